@@ -1,0 +1,121 @@
+"""The ``imgconv`` command: a thin Typer layer over the library.
+
+This module is the one error boundary: library errors (:class:`~imgconv.errors.ImgconvError`)
+and usage errors become one plain line on stderr, ``imgconv: <file>: <reason>``, with the
+contract's exit code (1 runtime, 2 usage); no traceback reaches a user.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from .. import __version__
+from ..errors import ImgconvError
+from . import apply as _apply
+from . import kernels as _kernels
+
+app = typer.Typer(
+    name="imgconv",
+    help="Image convolution: filter images with named, parametric or your own kernels.\n\n"
+    "Example: imgconv apply edge photo.jpg   (writes photo.edge.jpg)",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("apply", no_args_is_help=True)(_apply.apply_command)
+app.add_typer(_kernels.app, name="kernels")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"imgconv {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Image convolution: filter images with named, parametric or your own kernels.
+
+    Example: imgconv apply edge photo.jpg   (writes photo.edge.jpg)
+    """
+
+
+def error_line(message: str) -> None:
+    """One line on stderr, prefixed with the program's name."""
+    line = " ".join(f"imgconv: {message}".split("\n"))
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _is_click_exception(error: BaseException) -> bool:
+    # Typer ships its own copy of Click; recognise its exceptions without importing it.
+    return hasattr(error, "exit_code") and hasattr(error, "format_message")
+
+
+def _usage_hint(error: BaseException) -> str:
+    ctx = getattr(error, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    return f" (see '{path} --help')" if path else ""
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader went away (`imgconv ... | head`): stop quietly, and keep Python from
+    # complaining again when it flushes stdout at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="imgconv", standalone_mode=False)
+    except ImgconvError as error:
+        error_line(str(error))
+        return error.exit_code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one boundary
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare command: show its help
+            sys.stderr.write(error.format_message() + "\n")  # type: ignore[attr-defined]
+            return 2
+        if _is_click_exception(error):
+            message = error.format_message()  # type: ignore[attr-defined]
+            code = int(error.exit_code)  # type: ignore[attr-defined]
+            if code == 2:
+                message += _usage_hint(error)
+            error_line(message)
+            return code
+        if os.environ.get("IMGCONV_DEBUG"):
+            raise
+        error_line(
+            f"internal error: {type(error).__name__}: {error} "
+            "(a bug: please report it; IMGCONV_DEBUG=1 shows the traceback)"
+        )
+        return 1
+    except SystemExit as exit_:  # raised by code that calls sys.exit
+        return exit_.code if isinstance(exit_.code, int) else 1
+    if isinstance(result, int):  # typer.Exit in non-standalone mode returns its code
+        return result
+    return 0
+
+
+def run() -> None:
+    """The console-script entry point."""
+    sys.exit(main())

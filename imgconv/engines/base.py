@@ -1,0 +1,65 @@
+"""The engine interface: what every convolution engine is given and must return.
+
+An engine does one thing: correlate an image with a float32 kernel, anchored, with a
+border mode and an added constant (``delta``), and return either the image's own depth
+(rounded half to even and saturated, like ``cv2.filter2D``) or float32. Everything around
+it (kernel flipping for ``convolve``, divisor folding, alpha, ``--post``, ``--depth``)
+lives in :mod:`imgconv.filtering`, once, for every engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # numpy is imported by the engines themselves, not at CLI start-up
+    import numpy as np
+
+    from ..borders import Border
+
+__all__ = ["CorrelationSpec", "Engine"]
+
+
+@dataclass(frozen=True, eq=False)
+class CorrelationSpec:
+    """One correlation to run.
+
+    Attributes
+    ----------
+    kernel : np.ndarray
+        2-D float32 effective weights (the divisor already applied).
+    anchor : (int, int)
+        ``(x, y)``: the kernel cell over the output pixel.
+    border : Border
+        How the image is extended beyond its edges.
+    border_value : float
+        The value of a ``constant`` border, in the image's units.
+    delta : float
+        Added to every weighted sum (the kernel's ``offset``).
+    """
+
+    kernel: np.ndarray
+    anchor: tuple[int, int]
+    border: Border
+    border_value: float = 0.0
+    delta: float = 0.0
+
+    def padding(self) -> tuple[int, int, int, int]:
+        """Rows above, rows below, columns left, columns right that the kernel reaches."""
+        rows, cols = self.kernel.shape
+        x, y = self.anchor
+        return y, rows - 1 - y, x, cols - 1 - x
+
+
+class Engine(Protocol):
+    """A convolution engine."""
+
+    name: str
+
+    def correlate(self, image: np.ndarray, spec: CorrelationSpec, *, float_output: bool) -> np.ndarray:
+        """Correlate ``image`` (H x W or H x W x C; uint8, uint16 or float32).
+
+        Returns an array of the same shape: float32 when ``float_output``, else the
+        image's dtype, rounded half to even and saturated.
+        """
+        ...

@@ -1,0 +1,83 @@
+"""Errors meant for users.
+
+Every failure a user can cause is an :class:`ImgconvError` subclass carrying the file it
+concerns and a plain reason. The CLI turns one into a single line on stderr,
+``imgconv: photo.png: reason``, and exits with the error's ``exit_code`` (the contract's
+codes: 1 for runtime failures, 2 for invalid usage).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+__all__ = [
+    "ImgconvError",
+    "UsageError",
+    "KernelError",
+    "ImageReadError",
+    "ImageWriteError",
+    "OutputExistsError",
+    "display_path",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def display_path(path: str | bytes | os.PathLike | None) -> str:
+    """A file name fit for one line of text.
+
+    Undecodable bytes become ``\\xNN`` escapes and control characters (a newline in a file
+    name) become ``\\n``-style escapes, so an error message is always one printable line.
+
+    >>> display_path(b"caf\\xe9\\n.png")
+    'caf\\\\xe9\\\\n.png'
+    """
+    if path is None:
+        return ""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if isinstance(path, bytes):
+        text = path.decode("utf-8", "backslashreplace")
+    else:
+        text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class ImgconvError(Exception):
+    """A failure explained to the user: ``path`` (may be None) and ``reason``."""
+
+    exit_code = 1
+
+    def __init__(self, reason: str, path: str | bytes | os.PathLike | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+    def __str__(self) -> str:
+        reason = _CONTROL.sub(" ", self.reason)
+        if self.path is None:
+            return reason
+        return f"{display_path(self.path)}: {reason}"
+
+
+class UsageError(ImgconvError):
+    """Invalid usage: a bad option value or combination (exit code 2)."""
+
+    exit_code = 2
+
+
+class KernelError(UsageError):
+    """An invalid kernel spec or kernel file (exit code 2)."""
+
+
+class ImageReadError(ImgconvError):
+    """A missing, unreadable or undecodable image (exit code 1)."""
+
+
+class ImageWriteError(ImgconvError):
+    """An image that could not be written (exit code 1)."""
+
+
+class OutputExistsError(ImageWriteError):
+    """The output exists and replacing it was not asked for (exit code 1)."""

@@ -1,0 +1,183 @@
+"""Filtering an image: everything around the engine, once for every engine.
+
+:func:`apply` takes a numpy image and a kernel and does, in order:
+
+1. ``gray``: colour to grey (luma as ``cv2.cvtColor``), alpha kept;
+2. alpha split off (2 and 4 channels: the last one is alpha) and left unchanged;
+   with ``premultiply`` colour is multiplied by alpha, both are filtered, and colour is
+   divided by the filtered alpha again (which becomes the output alpha);
+3. ``mode="convolve"`` flips the kernel and mirrors its anchor;
+4. the divisor folded into the weights and the offset passed as the engine's delta;
+5. the engine's correlation, in the image's depth when nothing else is asked (exactly
+   ``cv2.filter2D``), otherwise in float32 followed by ``post`` and ``depth``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._cv import cv2
+from .borders import get_border
+from .engines import CorrelationSpec, get_engine
+from .errors import UsageError
+from .kernels import load_kernel
+from .options import FilterOptions
+
+__all__ = ["apply", "DTYPES"]
+
+DTYPES = {"uint8": np.dtype(np.uint8), "uint16": np.dtype(np.uint16), "float32": np.dtype(np.float32)}
+
+
+def _range_max(dtype: np.dtype) -> float:
+    """The white level: 255, 65535, or 1.0 for float images."""
+    return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
+
+
+def _check_image(image: Any) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise UsageError(f"image must be a numpy array, not {type(image).__name__}")
+    if image.dtype not in DTYPES.values():
+        raise UsageError(
+            f"image dtype {image.dtype} is not supported; use uint8, uint16 or float32 "
+            "(e.g. image.astype(np.float32))"
+        )
+    if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
+        raise UsageError(f"image must be H x W or H x W x C with 1 to 4 channels, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise UsageError(f"image is empty (shape {image.shape})")
+    return image
+
+
+def _split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        return image[:, :, :-1], image[:, :, -1]
+    return image, None
+
+
+def _to_gray(image: np.ndarray, order: str) -> np.ndarray:
+    colour, alpha = _split_alpha(image)
+    if colour.ndim == 2 or colour.shape[2] == 1:
+        return image
+    code = cv2().COLOR_RGB2GRAY if order == "rgb" else cv2().COLOR_BGR2GRAY
+    gray = cv2().cvtColor(np.ascontiguousarray(colour), code)
+    return gray if alpha is None else np.dstack([gray, alpha])
+
+
+def _finish(values: np.ndarray, source: np.dtype, target: np.dtype, post: str) -> np.ndarray:
+    """Float32 results in the source's units -> ``post`` -> the target depth."""
+    if target.kind == "u":
+        top = _range_max(target)
+        if source.kind == "u" and source != target:  # uint16 <-> uint8: rescale the range
+            values = values * np.float32(top / _range_max(source))
+    else:
+        top = _range_max(source)  # float32 output keeps the input's units
+    if post == "abs":
+        values = np.abs(values)
+    elif post == "shift":
+        values = values + np.float32((top + 1) / 2 if target.kind == "u" else top / 2)
+    elif post == "stretch":
+        low, high = float(values.min()), float(values.max())
+        scale = top / (high - low) if high > low else 0.0
+        values = (values - np.float32(low)) * np.float32(scale)
+    if target.kind == "u":
+        return np.clip(np.rint(values), 0, top).astype(target)
+    return values.astype(np.float32, copy=False)
+
+
+def _convert_alpha(alpha: np.ndarray, target: np.dtype) -> np.ndarray:
+    if alpha.dtype == target:
+        return alpha
+    if target.kind == "u" and alpha.dtype.kind == "u":
+        scaled = alpha.astype(np.float32) * np.float32(_range_max(target) / _range_max(alpha.dtype))
+        return np.clip(np.rint(scaled), 0, _range_max(target)).astype(target)
+    if target.kind == "u":  # float alpha in 0..1 (or the input's units) -> saturate
+        return np.clip(np.rint(alpha), 0, _range_max(target)).astype(target)
+    return alpha.astype(np.float32)
+
+
+def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> np.ndarray:
+    """Filter ``image`` with ``kernel``.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        H x W or H x W x C (C = 1..4; 2 and 4 carry alpha last), uint8, uint16 or float32.
+    kernel : Kernel, str or array_like
+        A :class:`~imgconv.kernels.Kernel`, a spec for :func:`~imgconv.kernels.load_kernel`
+        (``"edge"``, ``"gaussian:size=7,sigma=1.5"``, ``"k.json"``) or a 2-D matrix.
+    options : FilterOptions, optional
+        Or the same fields as keyword arguments: ``engine``, ``border``, ``border_value``,
+        ``mode``, ``post``, ``depth``, ``gray``, ``premultiply``, ``channel_order``.
+
+    Returns
+    -------
+    np.ndarray
+        The filtered image, same height and width. By default the semantics of
+        ``cv2.filter2D``: correlation, ``reflect101`` border, the input's depth, rounded half
+        to even and saturated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[0, 0, 9, 9]], dtype=np.uint8)
+    >>> apply(image, [[-1, 0, 1]]).tolist()
+    [[0, 9, 9, 0]]
+    >>> apply(image, [[-1, 0, 1]], post="shift").tolist()
+    [[128, 137, 137, 128]]
+    >>> apply(image, [[-1, 0, 1]], mode="convolve", depth="float32").tolist()
+    [[0.0, -9.0, -9.0, 0.0]]
+    """
+    if options is None:
+        options = FilterOptions(**kwargs)
+    elif kwargs:
+        raise UsageError("give options either as a FilterOptions or as keywords, not both")
+    image = _check_image(image)
+    kernel = load_kernel(kernel)
+    border = get_border(options.border)
+    source = image.dtype
+    target = source if options.depth == "same" else DTYPES[options.depth]
+    if source.kind == "u" and border.name == "constant":
+        if not 0 <= options.border_value <= _range_max(source):
+            raise UsageError(
+                f"border value {options.border_value:g} is outside the {source} range "
+                f"0..{_range_max(source):g}"
+            )
+    if options.gray:
+        image = _to_gray(image, options.channel_order)
+    if options.mode == "convolve":
+        kernel = kernel.flipped()
+    spec = CorrelationSpec(
+        kernel=kernel.effective.astype(np.float32),
+        anchor=kernel.anchor,  # type: ignore[arg-type]
+        border=border,
+        border_value=options.border_value,
+        delta=kernel.offset,
+    )
+    engine = get_engine(options.engine)
+    colour, alpha = _split_alpha(image)
+    if alpha is not None and options.premultiply:
+        return _apply_premultiplied(engine, colour, alpha, spec, target, options.post)
+    colour = np.ascontiguousarray(colour)
+    if options.post == "clip" and target == source:
+        out = engine.correlate(colour, spec, float_output=False)  # exactly filter2D
+    else:
+        out = _finish(engine.correlate(colour, spec, float_output=True), source, target, options.post)
+    if alpha is None:
+        return out
+    if out.ndim == 2:
+        out = out[:, :, None]
+    return np.dstack([out, _convert_alpha(alpha, target)])
+
+
+def _apply_premultiplied(engine, colour, alpha, spec, target, post):  # noqa: ANN001, ANN202
+    source = colour.dtype
+    weight = alpha.astype(np.float32) / np.float32(_range_max(source))
+    premultiplied = colour.astype(np.float32) * (weight[:, :, None] if colour.ndim == 3 else weight)
+    stacked = np.dstack([premultiplied, weight * np.float32(_range_max(source))])
+    filtered = engine.correlate(np.ascontiguousarray(stacked), spec, float_output=True)
+    new_alpha = filtered[:, :, -1]
+    safe = np.where(new_alpha > 0, new_alpha, np.float32(1)) / np.float32(_range_max(source))
+    new_colour = np.where((new_alpha > 0)[:, :, None], filtered[:, :, :-1] / safe[:, :, None], 0)
+    return np.dstack([_finish(new_colour, source, target, post), _finish(new_alpha, source, target, "clip")])
