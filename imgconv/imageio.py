@@ -18,13 +18,12 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 
-from ._cv import cv2
+from ._cv import cv2, native_stderr_silenced
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, UsageError
 
 __all__ = [
@@ -111,6 +110,8 @@ def read_bytes(source: str | os.PathLike | bytes) -> bytes:
         if not data:
             raise ImageReadError("standard input is empty (expected image bytes)", "-")
         return data
+    if "\0" in os.fsdecode(source):
+        raise ImageReadError("a file name cannot contain a NUL byte", source)
     try:
         info = os.stat(source)
         if stat.S_ISDIR(info.st_mode):
@@ -135,7 +136,8 @@ def decode_image(data: bytes, *, name: str | os.PathLike | bytes | None = None, 
     if not data:
         raise ImageReadError("empty file (0 bytes)", name)
     cv = cv2()
-    image = cv.imdecode(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_UNCHANGED)
+    with native_stderr_silenced():
+        image = cv.imdecode(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_UNCHANGED)
     if image is None:
         kind = sniff_format(data)
         reason = f"cannot decode the {kind.upper()} data (truncated or corrupt)" if kind else "not an image in a known format (or corrupt)"
@@ -204,7 +206,8 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
     if channel_order == "rgb":
         image = _swap_red_blue(image)
     try:
-        ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image))
+        with native_stderr_silenced():
+            ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image))
     except cv2().error as error:
         raise ImageWriteError(f"cannot encode as {fmt.name}: {str(error).strip().splitlines()[-1]}", name) from None
     if not ok:
@@ -247,31 +250,36 @@ def write_stdout(data: bytes, stream: BinaryIO | None = None) -> None:
     stream.flush()
 
 
-_UMASK: int | None = None
+def _create_temporary(folder: str) -> tuple[int, str]:
+    """A new empty file in ``folder`` with a random name, opened for writing.
+
+    Created with mode 0666 so that the kernel applies the process's current umask, as for
+    any file a program writes (``tempfile.mkstemp`` would make it 0600).
+    """
+    for _ in range(100):
+        name = os.path.join(folder, f".imgconv-{os.urandom(6).hex()}.part")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", folder)
 
 
-def _file_mode() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
-
-
-def write_bytes_atomic(destination: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> None:
+def write_bytes_atomic(destination: str | os.PathLike | bytes, data: bytes, *, overwrite: bool = False) -> None:
     """Put ``data`` at ``destination`` through a temporary file and a rename."""
-    destination = os.fspath(destination)
+    destination = os.fsdecode(os.fspath(destination))
+    if "\0" in destination:
+        raise ImageWriteError("a file name cannot contain a NUL byte", destination)
     folder = os.path.dirname(destination) or "."
     if not overwrite and os.path.lexists(destination):
         raise OutputExistsError("output exists; use --overwrite to replace it", destination)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=".imgconv-", suffix=".part", dir=folder)
+        fd, temporary = _create_temporary(folder)
     except OSError as error:
         raise ImageWriteError(_write_reason(error, folder), destination) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(temporary, _file_mode())
         if overwrite:
             os.replace(temporary, destination)
         else:

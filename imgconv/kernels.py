@@ -54,6 +54,8 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Keys of the kernel JSON format; anything else is a typo we report rather than ignore.
 JSON_KEYS = ("name", "description", "source", "kernel", "divisor", "offset", "anchor", "normalize")
+# What `kernels show --json` adds; accepted and ignored so that its output is a kernel file.
+DERIVED_KEYS = ("shape", "sum", "separable", "rank")
 
 
 def _number_text(value: float) -> str:
@@ -366,7 +368,7 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
             f"not {_json_type(obj)}",
             origin,
         )
-    unknown = sorted(set(obj) - set(JSON_KEYS))
+    unknown = sorted(set(obj) - set(JSON_KEYS) - set(DERIVED_KEYS))
     if unknown:
         raise KernelError(
             f"unknown key {unknown[0]!r}; a kernel file has the keys: {', '.join(JSON_KEYS)}",
@@ -407,6 +409,8 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
 def load_kernel_file(path: str | os.PathLike) -> Kernel:
     """Read a kernel JSON file (UTF-8, an optional BOM), strictly validated."""
     origin = os.fspath(path)
+    if "\0" in origin:
+        raise KernelError("a file name cannot contain a NUL byte", origin)
     try:
         size = os.stat(origin).st_size
         if os.path.isdir(origin):
@@ -465,7 +469,7 @@ class Parametric:
         values: dict[str, Any] = {}
         for item in filter(None, (part.strip() for part in text.split(","))) if text else ():
             key, eq, raw = (s.strip() for s in item.partition("="))
-            if not eq or not raw:
+            if not eq or not raw or not key:
                 raise KernelError(
                     f"{self.name}: expected key=value, got {item!r} "
                     f"(e.g. {self.name}:{self.params[0].name}={self.params[0].default})"
@@ -483,13 +487,18 @@ class Parametric:
         return ",".join(f"{p.name}={p.default}" for p in self.params)
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _parse_param(family: str, param: Param, raw: str) -> Any:
     try:
         value = float(raw)
     except ValueError:
-        raise KernelError(f"{family}: {param.name} must be a number, not {raw!r}") from None
-    if not math.isfinite(value):
+        value = None
+    if value is not None and not math.isfinite(value):
         raise KernelError(f"{family}: {param.name} must be finite, not {raw!r}")
+    if value is None or not _NUMBER.fullmatch(raw):  # float() also takes '1_1'
+        raise KernelError(f"{family}: {param.name} must be a number, not {raw!r}")
     if param.kind is int:
         if not value.is_integer():
             raise KernelError(f"{family}: {param.name} must be a whole number, not {raw!r}")
@@ -531,7 +540,10 @@ def gaussian_1d(size: int, sigma: float = 0.0) -> tuple[np.ndarray, float]:
     if sigma <= 0:
         sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
     x = np.arange(size, dtype=np.float64) - (size - 1) * 0.5
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    if not np.isfinite(g).all() or g.sum() == 0:  # sigma so small that sigma^2 underflows
+        g = (x == 0).astype(np.float64) if size % 2 else np.abs(x) == 0.5
     return g / g.sum(), 1.0
 
 
@@ -539,6 +551,11 @@ def _gaussian(size: int | None = None, sigma: float = 0.0) -> Kernel:
     if sigma < 0:
         raise KernelError(f"gaussian: sigma must be >= 0 (0 means from the size), got {sigma:g}")
     if size is None:
+        if sigma * 6 + 1 > MAX_KERNEL_SIDE:
+            raise KernelError(
+                f"gaussian: sigma {sigma:g} needs a kernel wider than {MAX_KERNEL_SIDE}; "
+                f"the largest sigma is {(MAX_KERNEL_SIDE - 1) / 6:g}"
+            )
         size = 5 if sigma == 0 else (int(round(sigma * 6 + 1)) | 1)  # as cv2.GaussianBlur
     _check_size("gaussian", "size", size, odd=True)
     g, d = gaussian_1d(size, sigma)
@@ -703,6 +720,8 @@ def load_kernel(spec: Any) -> Kernel:
         return kernel_from_json(_parse_json(text, "inline kernel"), origin="inline kernel")
     if text.startswith("{"):
         return kernel_from_json(_parse_json(text, "inline kernel"), origin="inline kernel")
+    if "\0" in text:
+        raise KernelError("a kernel spec cannot contain a NUL byte", text)
     if _looks_like_path(text):
         return load_kernel_file(os.path.expanduser(text))
     name, colon, params = text.partition(":")
@@ -712,7 +731,7 @@ def load_kernel(spec: Any) -> Kernel:
         if colon:
             raise KernelError(f"{name} takes no parameters (it is a fixed matrix)")
         return _named_kernel(name)
-    if not colon and os.path.isfile(text):
+    if not colon and "\0" not in text and os.path.isfile(text):
         return load_kernel_file(text)
     close = difflib.get_close_matches(name, kernel_names(), n=3)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -77,7 +77,6 @@ def apply_command(
 
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
-    from ..filtering import DTYPES  # noqa: F401  (numpy and cv2 load only when filtering)
     from ..jobs import STDIO, plan_jobs, run_job
     from ..kernels import load_kernel
     from ..options import FilterOptions
