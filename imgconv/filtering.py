@@ -68,15 +68,14 @@ def _to_gray(image: np.ndarray, order: str) -> np.ndarray:
 def _finish(values: np.ndarray, source: np.dtype, target: np.dtype, post: str) -> np.ndarray:
     """Float32 results in the source's units -> ``post`` -> the target depth."""
     if target.kind == "u":
-        top = _range_max(target)
         if source.kind == "u" and source != target:  # uint16 <-> uint8: rescale the range
-            values = values * np.float32(top / _range_max(source))
-    else:
-        top = _range_max(source)  # float32 output keeps the input's units
+            values = values * np.float32(_range_max(target) / _range_max(source))
+    units = target if target.kind == "u" else source  # float32 output keeps the input's units
+    top = _range_max(units)
     if post == "abs":
         values = np.abs(values)
-    elif post == "shift":
-        values = values + np.float32((top + 1) / 2 if target.kind == "u" else top / 2)
+    elif post == "shift":  # half the range: 128 for uint8, 32768 for uint16, 0.5 for float
+        values = values + np.float32((top + 1) / 2 if units.kind == "u" else top / 2)
     elif post == "stretch":
         low, high = float(values.min()), float(values.max())
         scale = top / (high - low) if high > low else 0.0
@@ -158,6 +157,11 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
     engine = get_engine(options.engine)
     colour, alpha = _split_alpha(image)
     if alpha is not None and options.premultiply:
+        if abs(kernel.sum) < 1e-9:
+            raise UsageError(
+                f"--premultiply filters alpha with the kernel, and {kernel.name} sums to 0 "
+                "(it would erase alpha); use it with smoothing kernels, or leave it out"
+            )
         return _apply_premultiplied(engine, colour, alpha, spec, target, options.post)
     colour = np.ascontiguousarray(colour)
     if options.post == "clip" and target == source:
@@ -172,12 +176,22 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
 
 
 def _apply_premultiplied(engine, colour, alpha, spec, target, post):  # noqa: ANN001, ANN202
+    """Filter in premultiplied space, as libvips and ImageMagick do for alpha images.
+
+    Colour is multiplied by alpha, colour and alpha are filtered together (the offset is
+    left out), colour is divided by the filtered alpha and the offset added; the filtered
+    alpha is the output alpha. Transparent pixels then lend no colour to their neighbours.
+    """
     source = colour.dtype
-    weight = alpha.astype(np.float32) / np.float32(_range_max(source))
+    top = np.float32(_range_max(source))
+    weight = alpha.astype(np.float32) / top
     premultiplied = colour.astype(np.float32) * (weight[:, :, None] if colour.ndim == 3 else weight)
-    stacked = np.dstack([premultiplied, weight * np.float32(_range_max(source))])
-    filtered = engine.correlate(np.ascontiguousarray(stacked), spec, float_output=True)
+    stacked = np.ascontiguousarray(np.dstack([premultiplied, alpha.astype(np.float32)]))
+    no_offset = CorrelationSpec(spec.kernel, spec.anchor, spec.border, spec.border_value, delta=0.0)
+    filtered = engine.correlate(stacked, no_offset, float_output=True)
     new_alpha = filtered[:, :, -1]
-    safe = np.where(new_alpha > 0, new_alpha, np.float32(1)) / np.float32(_range_max(source))
-    new_colour = np.where((new_alpha > 0)[:, :, None], filtered[:, :, :-1] / safe[:, :, None], 0)
+    covered = new_alpha > 0
+    scale = np.where(covered, top / np.where(covered, new_alpha, np.float32(1)), np.float32(0))
+    new_colour = filtered[:, :, :-1] * scale[:, :, None] + np.float32(spec.delta)
+    new_colour[~covered] = 0
     return np.dstack([_finish(new_colour, source, target, post), _finish(new_alpha, source, target, "clip")])

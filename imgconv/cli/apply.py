@@ -63,7 +63,8 @@ def apply_command(
     premultiply: bool = typer.Option(
         False,
         "--premultiply",
-        help="Filter colour premultiplied by alpha, and alpha with it (no halo from hidden colour). "
+        help="Filter colour premultiplied by alpha, and alpha with it, as libvips does: no colour "
+        "bleeds from transparent pixels; the output alpha is the filtered alpha (smoothing kernels only). "
         "Without it alpha is left unchanged.",
     ),
     fmt: Optional[str] = typer.Option(

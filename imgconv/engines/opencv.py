@@ -24,6 +24,8 @@ class OpenCVEngine:
     name = "cv2"
 
     def correlate(self, image: np.ndarray, spec: CorrelationSpec, *, float_output: bool) -> np.ndarray:
+        if image.ndim == 3 and image.shape[2] == 1:  # OpenCV drops a single channel axis
+            return self.correlate(image[:, :, 0], spec, float_output=float_output)[:, :, None]
         cv = cv2()
         ddepth = cv.CV_32F if float_output else getattr(cv, _DEPTHS[image.dtype])
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
@@ -59,5 +61,8 @@ def _pad(image: np.ndarray, pads: tuple[int, int, int, int], spec: CorrelationSp
     top, bottom, left, right = pads
     if spec.border.name == "constant":
         widths = ((top, bottom), (left, right)) + ((0, 0),) * (image.ndim - 2)
-        return np.pad(image, widths, mode="constant", constant_values=image.dtype.type(spec.border_value))
+        value = spec.border_value
+        if image.dtype.kind == "u":  # rounded as OpenCV's saturate_cast would
+            value = min(max(round(value), 0), np.iinfo(image.dtype).max)
+        return np.pad(image, widths, mode="constant", constant_values=image.dtype.type(value))
     return cv2().copyMakeBorder(image, top, bottom, left, right, spec.border.opencv)
