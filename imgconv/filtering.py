@@ -14,14 +14,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ._cv import cv2
-from .borders import get_border
+from .borders import get_border, pad
 from .engines import CorrelationSpec, get_engine
 from .errors import UsageError
+from .geometry import Geometry
 from .kernels import load_kernel
 from .options import FilterOptions
 
@@ -147,6 +149,8 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
         image = _to_gray(image, options.channel_order)
     if options.mode == "convolve":
         kernel = kernel.flipped()
+    geometry = options.geometry
+    out_shape = geometry.output_shape(image.shape[:2], kernel.shape)  # UsageError if empty
     spec = CorrelationSpec(
         kernel=kernel.effective.astype(np.float32),
         anchor=kernel.anchor,  # type: ignore[arg-type]
@@ -162,20 +166,102 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
                 f"--premultiply filters alpha with the kernel, and {kernel.name} sums to 0 "
                 "(it would erase alpha); use it with smoothing kernels, or leave it out"
             )
-        return _apply_premultiplied(engine, colour, alpha, spec, target, options.post)
+        return _apply_premultiplied(engine, colour, alpha, spec, geometry, target, options.post)
     colour = np.ascontiguousarray(colour)
     if options.post == "clip" and target == source:
-        out = engine.correlate(colour, spec, float_output=False)  # exactly filter2D
+        out = _correlate(engine, colour, spec, geometry, float_output=False)  # exactly filter2D
     else:
-        out = _finish(engine.correlate(colour, spec, float_output=True), source, target, options.post)
+        raw = _correlate(engine, colour, spec, geometry, float_output=True)
+        out = _finish(raw, source, target, options.post)
+    assert out.shape[:2] == out_shape, (out.shape, out_shape)
     if alpha is None:
         return out
     if out.ndim == 2:
         out = out[:, :, None]
-    return np.dstack([out, _convert_alpha(alpha, target)])
+    return np.dstack([out, _convert_alpha(_alpha_through(alpha, spec, geometry, out_shape), target)])
 
 
-def _apply_premultiplied(engine, colour, alpha, spec, target, post):  # noqa: ANN001, ANN202
+def _dilated(spec: CorrelationSpec, dilation: tuple[int, int]) -> CorrelationSpec:
+    """The kernel with ``d - 1`` zeros between its taps, and its anchor moved with them."""
+    dy, dx = dilation
+    if (dy, dx) == (1, 1):
+        return spec
+    rows, cols = spec.kernel.shape
+    kernel = np.zeros(((rows - 1) * dy + 1, (cols - 1) * dx + 1), np.float32)
+    kernel[::dy, ::dx] = spec.kernel
+    ax, ay = spec.anchor
+    return replace(spec, kernel=kernel, anchor=(ax * dx, ay * dy))
+
+
+def _valid(engine, padded: np.ndarray, spec: CorrelationSpec, float_output: bool) -> np.ndarray:  # noqa: ANN001
+    """Correlation only where the kernel lies inside ``padded`` (anchor at its top-left)."""
+    rows, cols = spec.kernel.shape
+    out = engine.correlate(padded, replace(spec, anchor=(0, 0)), float_output=float_output)
+    return out[: padded.shape[0] - rows + 1, : padded.shape[1] - cols + 1]
+
+
+def _zero_insert(image: np.ndarray, sy: int, sx: int) -> np.ndarray:
+    """``s - 1`` zero rows/columns between pixels: the input of a transposed convolution."""
+    rows, cols = image.shape[:2]
+    up = np.zeros(((rows - 1) * sy + 1, (cols - 1) * sx + 1) + image.shape[2:], image.dtype)
+    up[::sy, ::sx] = image
+    return up
+
+
+def _correlate(engine, image: np.ndarray, spec: CorrelationSpec, geometry: Geometry, *, float_output: bool) -> np.ndarray:  # noqa: ANN001
+    """The engine's correlation with stride, dilation, padding and transposition around it.
+
+    Every engine computes the plain same-size correlation; the rest is composed here, once:
+    dilation inserts zeros into the kernel, ``valid``/``full``/numeric padding pads the image
+    with the border mode and keeps the positions where the kernel fits, a stride samples
+    ``[::s]``, and a transposed convolution correlates the zero-inserted image with the
+    flipped kernel over a zero border, then crops the padding.
+    """
+    if geometry.is_plain:
+        return engine.correlate(image, spec, float_output=float_output)
+    spec = _dilated(spec, geometry.dilation)
+    rows, cols = spec.kernel.shape
+    if geometry.padding != "same":
+        py, px = geometry.pixels(0, rows), geometry.pixels(1, cols)
+    if geometry.transposed:
+        up = _zero_insert(image, *geometry.stride)
+        padded = pad(up, rows - 1, rows - 1, cols - 1, cols - 1, "constant", 0.0)
+        full = _valid(engine, padded, replace(spec, kernel=np.ascontiguousarray(spec.kernel[::-1, ::-1])), float_output)
+        return full[py : full.shape[0] - py, px : full.shape[1] - px]
+    if geometry.padding == "same":
+        out = engine.correlate(image, spec, float_output=float_output)
+    else:
+        padded = pad(image, py, py, px, px, spec.border.name, spec.border_value)
+        out = _valid(engine, padded, spec, float_output)
+    sy, sx = geometry.stride
+    return out[::sy, ::sx]
+
+
+def _alpha_through(alpha: np.ndarray, spec: CorrelationSpec, geometry: Geometry, shape: tuple[int, int]) -> np.ndarray:
+    """Alpha, unchanged in value, carried to the output's grid.
+
+    Each output pixel takes the alpha of the input pixel under the kernel's anchor (beyond
+    the edge: the border mode, transparent for ``constant``). A transposed convolution has
+    no such pixel; its alpha is the input's, enlarged by nearest neighbour.
+    """
+    if geometry.is_plain:
+        return alpha
+    if geometry.transposed:
+        rows = np.arange(shape[0]) * alpha.shape[0] // shape[0]
+        cols = np.arange(shape[1]) * alpha.shape[1] // shape[1]
+        return alpha[rows][:, cols]
+    spec = _dilated(spec, geometry.dilation)
+    sy, sx = geometry.stride
+    if geometry.padding == "same":
+        return alpha[::sy, ::sx]
+    rows, cols = spec.kernel.shape
+    py, px = geometry.pixels(0, rows), geometry.pixels(1, cols)
+    padded = pad(alpha, py, py, px, px, spec.border.name, 0.0)
+    ax, ay = spec.anchor
+    return padded[ay : ay + (shape[0] - 1) * sy + 1 : sy, ax : ax + (shape[1] - 1) * sx + 1 : sx]
+
+
+def _apply_premultiplied(engine, colour, alpha, spec, geometry, target, post):  # noqa: ANN001, ANN202
     """Filter in premultiplied space, as libvips and ImageMagick do for alpha images.
 
     Colour is multiplied by alpha, colour and alpha are filtered together (the offset is
@@ -188,7 +274,7 @@ def _apply_premultiplied(engine, colour, alpha, spec, target, post):  # noqa: AN
     premultiplied = colour.astype(np.float32) * (weight[:, :, None] if colour.ndim == 3 else weight)
     stacked = np.ascontiguousarray(np.dstack([premultiplied, alpha.astype(np.float32)]))
     no_offset = CorrelationSpec(spec.kernel, spec.anchor, spec.border, spec.border_value, delta=0.0)
-    filtered = engine.correlate(stacked, no_offset, float_output=True)
+    filtered = _correlate(engine, stacked, no_offset, geometry, float_output=True)
     new_alpha = filtered[:, :, -1]
     covered = new_alpha > 0
     scale = np.where(covered, top / np.where(covered, new_alpha, np.float32(1)), np.float32(0))

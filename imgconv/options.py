@@ -13,6 +13,7 @@ from typing import Any
 from .borders import BORDER_NAMES, DEFAULT_BORDER
 from .engines import ENGINE_NAMES
 from .errors import UsageError
+from .geometry import Geometry
 
 __all__ = ["FilterOptions", "MODES", "POSTS", "DEPTHS", "CHANNEL_ORDERS", "POST_HELP"]
 
@@ -41,7 +42,10 @@ class FilterOptions:
 
     ``engine`` in ENGINE_NAMES, ``border`` in BORDER_NAMES, ``mode`` in MODES, ``post``
     in POSTS, ``depth`` in DEPTHS, ``channel_order`` in CHANNEL_ORDERS (only ``gray``
-    cares which). Wrong values raise :class:`UsageError` listing the allowed ones.
+    cares which). ``stride`` and ``dilation``: ``N`` or ``RxC`` (rows x columns);
+    ``padding``: ``same`` (default), ``valid``, ``full`` or pixels per side (``N``, ``RxC``);
+    ``transposed``: the transposed convolution (upsampling by the stride), see
+    :mod:`imgconv.geometry`. Wrong values raise :class:`UsageError` listing the allowed ones.
 
     >>> FilterOptions(border="wrap").border
     'wrap'
@@ -56,6 +60,10 @@ class FilterOptions:
     gray: bool = False
     premultiply: bool = False
     channel_order: str = "rgb"
+    stride: Any = 1
+    dilation: Any = 1
+    padding: Any = None
+    transposed: bool = False
 
     def __post_init__(self) -> None:
         check_choice("engine", self.engine, ENGINE_NAMES)
@@ -71,3 +79,9 @@ class FilterOptions:
         if not math.isfinite(value):
             raise UsageError(f"border value must be finite, not {self.border_value!r}")
         object.__setattr__(self, "border_value", value)
+        self.geometry  # noqa: B018 - validates stride, dilation and padding now
+
+    @property
+    def geometry(self) -> Geometry:
+        """Stride, dilation, padding and transposition, parsed (``N`` or ``RxC``)."""
+        return Geometry.parse(self.stride, self.dilation, self.padding, self.transposed)

@@ -67,6 +67,22 @@ def apply_command(
         "bleeds from transparent pixels; the output alpha is the filtered alpha (smoothing kernels only). "
         "Without it alpha is left unchanged.",
     ),
+    stride: str = typer.Option("1", "--stride", metavar="N|RxC", help="Keep every N-th output pixel (rows x columns with RxC)."),
+    dilation: str = typer.Option("1", "--dilation", metavar="N|RxC", help="Spread the kernel's taps N pixels apart."),
+    padding: Optional[str] = typer.Option(
+        None,
+        "--padding",
+        metavar="same|valid|full|N|RxC",
+        help="same: output as large as the input (default); valid: only where the kernel fits; "
+        "full: wherever it overlaps (extended with --border); N: pixels per side. "
+        "Output size floor((n + 2p - d(k-1) - 1)/s) + 1.",
+    ),
+    transposed: bool = typer.Option(
+        False,
+        "--transposed",
+        help="Transposed convolution: upsample by --stride, size (n-1)s - 2p + d(k-1) + 1 "
+        "(zero border; --padding N crops N per side).",
+    ),
     fmt: Optional[str] = typer.Option(
         None, "--format", metavar="FORMAT", help="Output format when the file name can't tell (with -o -): png, jpg, tiff, bmp, webp, pgm, ppm."
     ),
@@ -93,6 +109,10 @@ def apply_command(
         depth=depth,
         gray=gray,
         premultiply=premultiply,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        transposed=transposed,
         channel_order="bgr",  # as OpenCV decodes: no channel swap on the way through
     )
     loaded = load_kernel(kernel)

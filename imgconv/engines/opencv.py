@@ -1,7 +1,7 @@
 """The OpenCV engine: ``cv2.filter2D``, with what it lacks added by composition.
 
 ``filter2D`` has no wrap border and no border value (its constant border is 0). For those
-the engine pads the image itself with ``cv2.copyMakeBorder`` by exactly the kernel's reach,
+the engine pads the image itself (:func:`imgconv.borders.pad`) by exactly the kernel's reach,
 filters, and crops: the cropped pixels never read beyond the padding, so the result is the
 filter with that border.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._cv import cv2
+from ..borders import pad
 from .base import CorrelationSpec
 
 __all__ = ["OpenCVEngine"]
@@ -58,11 +59,4 @@ class OpenCVEngine:
 
 
 def _pad(image: np.ndarray, pads: tuple[int, int, int, int], spec: CorrelationSpec) -> np.ndarray:
-    top, bottom, left, right = pads
-    if spec.border.name == "constant":
-        widths = ((top, bottom), (left, right)) + ((0, 0),) * (image.ndim - 2)
-        value = spec.border_value
-        if image.dtype.kind == "u":  # rounded as OpenCV's saturate_cast would
-            value = min(max(round(value), 0), np.iinfo(image.dtype).max)
-        return np.pad(image, widths, mode="constant", constant_values=image.dtype.type(value))
-    return cv2().copyMakeBorder(image, top, bottom, left, right, spec.border.opencv)
+    return pad(image, *pads, spec.border.name, spec.border_value)
