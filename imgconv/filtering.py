@@ -160,6 +160,11 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
     )
     engine = get_engine(options.engine)
     colour, alpha = _split_alpha(image)
+    if kernel.per_channel:
+        if options.premultiply:
+            raise UsageError("--premultiply does not combine with per-channel or pointwise kernels")
+        out = _apply_per_channel(engine, colour, kernel, spec, geometry, options, target)
+        return _attach_alpha(out, alpha, spec, geometry, out_shape, target)
     if alpha is not None and options.premultiply:
         if abs(kernel.sum) < 1e-9:
             raise UsageError(
@@ -174,11 +179,58 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
         raw = _correlate(engine, colour, spec, geometry, float_output=True)
         out = _finish(raw, source, target, options.post)
     assert out.shape[:2] == out_shape, (out.shape, out_shape)
+    return _attach_alpha(out, alpha, spec, geometry, out_shape, target)
+
+
+def _attach_alpha(out, alpha, spec, geometry, out_shape, target):  # noqa: ANN001, ANN202
     if alpha is None:
         return out
     if out.ndim == 2:
         out = out[:, :, None]
     return np.dstack([out, _convert_alpha(_alpha_through(alpha, spec, geometry, out_shape), target)])
+
+
+def _apply_per_channel(engine, colour, kernel, spec, geometry, options, target):  # noqa: ANN001, ANN202
+    """Each colour channel with its own kernel (depthwise), then ``pointwise`` mixing.
+
+    ``channels`` and the columns/rows of ``pointwise`` are in RGB order, whatever the
+    array's channel order.
+    """
+    count = 1 if colour.ndim == 2 else colour.shape[2]
+    kernels = kernel.channels or (kernel,) * count
+    if len(kernels) != count:
+        raise UsageError(
+            f"{kernel.name} has {len(kernels)} channel kernels but the image has {count} colour "
+            f"channel{'s' if count != 1 else ''}"
+        )
+    mix = kernel.pointwise
+    if mix is not None and mix.shape[1] != count:
+        raise UsageError(f"{kernel.name}'s pointwise matrix takes {mix.shape[1]} channels, the image has {count}")
+    bgr = options.channel_order == "bgr" and count >= 3
+    if bgr:
+        kernels = kernels[2::-1] + kernels[3:]
+        if mix is not None:
+            mix = mix[:, [2, 1, 0] + list(range(3, count))]
+            mix = mix[::-1] if mix.shape[0] == 3 else mix
+    source = colour.dtype
+    native = mix is None and options.post == "clip" and target == source
+    planes = []
+    for index, channel_kernel in enumerate(kernels):
+        plane = colour if colour.ndim == 2 else np.ascontiguousarray(colour[:, :, index])
+        channel_spec = replace(
+            spec,
+            kernel=channel_kernel.effective.astype(np.float32),
+            anchor=channel_kernel.anchor,
+            delta=channel_kernel.offset,
+        )
+        planes.append(_correlate(engine, plane, channel_spec, geometry, float_output=not native))
+    out = np.dstack(planes) if count > 1 else planes[0]
+    if mix is not None:
+        stacked = out if out.ndim == 3 else out[:, :, None]
+        out = np.tensordot(stacked, mix.T.astype(np.float32), axes=([2], [0])).astype(np.float32)
+        if out.shape[2] == 1:
+            out = out[:, :, 0]
+    return out if native else _finish(out, source, target, options.post)
 
 
 def _dilated(spec: CorrelationSpec, dilation: tuple[int, int]) -> CorrelationSpec:

@@ -53,7 +53,10 @@ MAX_KERNEL_FILE_BYTES = 16 * 1024 * 1024
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Keys of the kernel JSON format; anything else is a typo we report rather than ignore.
-JSON_KEYS = ("name", "description", "source", "kernel", "divisor", "offset", "anchor", "normalize")
+JSON_KEYS = (
+    "name", "description", "source", "kernel", "divisor", "offset", "anchor", "normalize",
+    "channels", "pointwise",
+)
 # What `kernels show --json` adds; accepted and ignored so that its output is a kernel file.
 DERIVED_KEYS = ("shape", "sum", "separable", "rank")
 
@@ -106,8 +109,15 @@ class Kernel:
     description: str = ""
     source: str = ""
     origin: str | None = field(default=None, compare=False)  # the file it came from, for errors
+    channels: tuple["Kernel", ...] = ()
+    pointwise: Any = None
 
     def __post_init__(self) -> None:
+        if self.channels:
+            _validate_channels(self.channels, self.origin)
+            object.__setattr__(self, "channels", tuple(self.channels))
+        if self.pointwise is not None:
+            object.__setattr__(self, "pointwise", _validate_pointwise(self.pointwise, self.channels, self.origin))
         weights = _validate_matrix(self.weights, self.origin)
         weights.setflags(write=False)
         object.__setattr__(self, "weights", weights)
@@ -163,11 +173,16 @@ class Kernel:
         tag = re.sub(r"[^A-Za-z0-9.+-]+", "-", self.name).strip("-.")
         return tag or "kernel"
 
+    @property
+    def per_channel(self) -> bool:
+        """True when colour channels get their own kernels or are mixed (``pointwise``)."""
+        return bool(self.channels) or self.pointwise is not None
+
     def flipped(self) -> "Kernel":
         """The kernel rotated by 180 degrees with its anchor mirrored.
 
         Correlating with the flipped kernel is the mathematical convolution
-        (``--mode convolve``).
+        (``--mode convolve``). Per-channel kernels are each flipped; ``pointwise`` stays.
         """
         rows, cols = self.shape
         ax, ay = self.anchor  # type: ignore[misc]
@@ -180,6 +195,8 @@ class Kernel:
             description=self.description,
             source=self.source,
             origin=self.origin,
+            channels=tuple(k.flipped() for k in self.channels),
+            pointwise=self.pointwise,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,7 +213,17 @@ class Kernel:
             "sum": _jsonable(round(self.sum, 12)),
             "separable": self.separable,
             "rank": self.rank,
-        }
+        } | (
+            # the weights live in each channel; the single-kernel keys are null
+            {key: None for key in ("kernel", "divisor", "offset", "anchor", "sum", "separable", "rank")}
+            | {"channels": [_channel_dict(k) for k in self.channels]}
+            if self.channels
+            else {}
+        ) | (
+            {"pointwise": [[_jsonable(v) for v in row] for row in self.pointwise]}
+            if self.pointwise is not None
+            else {}
+        )
 
     def __repr__(self) -> str:
         rows, cols = self.shape
@@ -206,7 +233,43 @@ class Kernel:
         )
 
 
+def _channel_dict(kernel: Kernel) -> dict[str, Any]:
+    info = kernel.to_dict()
+    return {key: info[key] for key in ("name", "kernel", "divisor", "offset", "anchor")}
+
+
 # -- validation -------------------------------------------------------------------------
+def _validate_channels(channels: Any, origin: str | None) -> None:
+    if not isinstance(channels, (list, tuple)) or not 1 <= len(channels) <= 4:
+        raise KernelError("channels must be a list of 1 to 4 kernels, one per colour channel", origin)
+    shapes = {k.shape for k in channels}
+    anchors = {k.anchor for k in channels}
+    if len(shapes) > 1 or len(anchors) > 1:
+        raise KernelError(
+            "every kernel in channels must have the same size and anchor "
+            f"(got sizes {', '.join(f'{r}x{c}' for r, c in sorted(shapes))})",
+            origin,
+        )
+    if any(k.per_channel for k in channels):
+        raise KernelError("a kernel in channels cannot have channels or pointwise of its own", origin)
+
+
+def _validate_pointwise(matrix: Any, channels: tuple[Kernel, ...], origin: str | None) -> np.ndarray:
+    array = _validate_matrix(matrix, origin)
+    rows, cols = array.shape
+    if rows not in (1, 3) or cols > 4:
+        raise KernelError(
+            f"pointwise must be a 1xC or 3xC matrix (output channels x input colour channels), got {rows}x{cols}",
+            origin,
+        )
+    if channels and cols != len(channels):
+        raise KernelError(
+            f"pointwise has {cols} columns but channels has {len(channels)} kernels; they must match", origin
+        )
+    array.setflags(write=False)
+    return array
+
+
 def _finite(value: Any, what: str, origin: str | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise KernelError(f"{what} must be a number, not {_json_type(value)}", origin)
@@ -374,7 +437,12 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
             f"unknown key {unknown[0]!r}; a kernel file has the keys: {', '.join(JSON_KEYS)}",
             origin,
         )
-    if "kernel" not in obj:
+    channels: tuple[Kernel, ...] = ()
+    if "channels" in obj:
+        if obj.get("kernel") is not None:
+            raise KernelError('give either "kernel" or "channels" (one kernel per colour channel), not both', origin)
+        channels = _channel_kernels(obj["channels"], origin)
+    elif "kernel" not in obj and "pointwise" not in obj:
         raise KernelError('missing the "kernel" key (the list of rows of weights)', origin)
     for key in ("name", "description", "source"):
         if key in obj and not isinstance(obj[key], str):
@@ -382,7 +450,16 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
     normalize = obj.get("normalize", False)
     if not isinstance(normalize, bool):
         raise KernelError(f"normalize must be true or false, not {_json_type(normalize)}", origin)
-    weights = _validate_matrix(obj["kernel"], origin)
+    if channels:
+        for key in ("divisor", "offset", "anchor", "normalize"):
+            if obj.get(key) is not None:
+                raise KernelError(f'with "channels", give {key} inside each channel kernel', origin)
+        weights = channels[0].weights
+        anchor = channels[0].anchor
+        obj = {k: v for k, v in obj.items() if v is not None}
+    else:
+        weights = _validate_matrix(obj.get("kernel", [[1]]), origin)
+        anchor = obj.get("anchor")
     divisor = obj.get("divisor", 1)
     if normalize:
         if "divisor" in obj:
@@ -398,12 +475,34 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
         weights,
         divisor=divisor,
         offset=obj.get("offset", 0),
-        anchor=obj.get("anchor"),
+        anchor=anchor,
         name=obj.get("name", default_name),
         description=obj.get("description", ""),
         source=obj.get("source", ""),
         origin=origin,
+        channels=channels,
+        pointwise=obj.get("pointwise"),
     )
+
+
+def _channel_kernels(entries: Any, origin: str | None) -> tuple[Kernel, ...]:
+    """``channels``: each entry a kernel object, a matrix, or a spec string (``"sobel-x"``)."""
+    if not isinstance(entries, list) or not entries:
+        raise KernelError("channels must be a non-empty list, one kernel per colour channel", origin)
+    kernels = []
+    for i, entry in enumerate(entries, 1):
+        where = f"{origin or 'kernel'}, channel {i}"
+        if isinstance(entry, str):
+            if _looks_like_path(entry.strip()):
+                raise KernelError(f"channel {i}: give a name, name:key=value or a matrix, not a file", origin)
+            kernels.append(load_kernel(entry))
+        elif isinstance(entry, (list, dict)):
+            if isinstance(entry, dict) and ("channels" in entry or "pointwise" in entry):
+                raise KernelError(f"channel {i} cannot have channels or pointwise of its own", origin)
+            kernels.append(kernel_from_json(entry, origin=where, default_name=f"channel-{i}"))
+        else:
+            raise KernelError(f"channel {i} must be a kernel object, a matrix or a name, not {_json_type(entry)}", origin)
+    return tuple(kernels)
 
 
 def load_kernel_file(path: str | os.PathLike) -> Kernel:

@@ -92,22 +92,22 @@ def show_command(
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    if loaded.per_channel:
+        parts = [
+            (f"channel {i + 1} ({'RGBA'[i]}): {k.name}, divisor {_number(k.divisor)}, offset {_number(k.offset)}",
+             k.weights, k.anchor)
+            for i, k in enumerate(loaded.channels)
+        ] or [(f"{loaded.name}, on every channel", loaded.weights, loaded.anchor)]
+        if loaded.pointwise is not None:
+            parts.append(("pointwise: output channels x input channels (RGB)", loaded.pointwise, None))
+        for title, weights, anchor in parts:
+            console.print(title, markup=False, highlight=False)
+            console.print(_matrix_table(None, weights, anchor))
+        return
     rows, cols = loaded.shape
     ax, ay = loaded.anchor
-    table = Table(title=f"{loaded.name} ({rows}x{cols})", show_header=False, show_lines=False)
-    for _ in range(cols):
-        table.add_column(justify="right")
-    for r, row in enumerate(loaded.weights):
-        cells = []
-        for c, value in enumerate(row):
-            text = _number(value)
-            style = "red" if value < 0 else ("green" if value > 0 else "dim")
-            if (c, r) == (ax, ay):
-                style += " underline"
-            cells.append(f"[{style}]{text}[/]")
-        table.add_row(*cells)
-    console = Console()
-    console.print(table)
+    console.print(_matrix_table(f"{loaded.name} ({rows}x{cols})", loaded.weights, loaded.anchor))
     lines = [
         f"divisor   {_number(loaded.divisor)}",
         f"offset    {_number(loaded.offset)}",
@@ -123,3 +123,21 @@ def show_command(
         lines.append(f"source    {loaded.source}")
     for line in lines:
         console.print(line, markup=False, highlight=False)
+
+
+def _matrix_table(title: str | None, weights, anchor):  # noqa: ANN001, ANN202
+    """A rich table of weights: negative red, positive green, zero dim, the anchor underlined."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    for _ in range(weights.shape[1]):
+        table.add_column(justify="right")
+    for r, row in enumerate(weights):
+        cells = []
+        for c, value in enumerate(row):
+            style = "red" if value < 0 else ("green" if value > 0 else "dim")
+            if anchor is not None and (c, r) == tuple(anchor):
+                style += " underline"
+            cells.append(f"[{style}]{_number(value)}[/]")
+        table.add_row(*cells)
+    return table
