@@ -4,6 +4,10 @@
 the engine pads the image itself (:func:`imgconv.borders.pad`) by exactly the kernel's reach,
 filters, and crops: the cropped pixels never read beyond the padding, so the result is the
 filter with that border.
+
+Separable kernels whose two 1-D passes are exact in float32 (integer or dyadic factors
+with bounded sums: Sobel, the binomial Gaussians...) go through ``cv2.sepFilter2D``, which
+then returns the very same numbers as ``filter2D``, several times faster.
 """
 
 from __future__ import annotations
@@ -12,9 +16,14 @@ import numpy as np
 
 from .._cv import cv2
 from ..borders import pad
+from .analysis import exact_separable
 from .base import CorrelationSpec
 
 __all__ = ["OpenCVEngine"]
+
+# From this kernel area on, filter2D correlates through a DFT, whose float noise a separable
+# pass does not reproduce bit for bit.
+_DFT_AREA = 121
 
 _DEPTHS = {np.dtype(np.uint8): "CV_8U", np.dtype(np.uint16): "CV_16U", np.dtype(np.float32): "CV_32F"}
 
@@ -30,24 +39,47 @@ class OpenCVEngine:
         cv = cv2()
         ddepth = cv.CV_32F if float_output else getattr(cv, _DEPTHS[image.dtype])
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
-        needs_padding = spec.border.name == "wrap" or (
-            spec.border.name == "constant" and spec.border_value != 0
-        )
-        if not needs_padding:
+        if not _needs_padding(spec):
             return self._filter(image, ddepth, kernel, spec, spec.border.opencv)
         top, bottom, left, right = spec.padding()
         padded = _pad(image, (top, bottom, left, right), spec)
         out = self._filter(padded, ddepth, kernel, spec, cv.BORDER_REFLECT_101)
         return np.ascontiguousarray(out[top : top + image.shape[0], left : left + image.shape[1]])
 
+    def explain(self, image_dtype: np.dtype, spec: CorrelationSpec) -> str:
+        """One line: which OpenCV function this correlation goes through, and why."""
+        factors = _separable(np.dtype(image_dtype), spec.kernel)
+        padded = " after padding the image itself" if _needs_padding(spec) else ""
+        if factors is not None:
+            return f"cv2: cv2.sepFilter2D{padded} (exact separable factors {_show(factors[0])} x {_show(factors[1])})"
+        return f"cv2: cv2.filter2D{padded}"
+
     @staticmethod
     def _filter(image, ddepth, kernel, spec, border_flag):  # noqa: ANN001, ANN205
         channels = image.shape[2] if image.ndim == 3 else 1
         cv = cv2()
         if channels <= 4:
-            out = cv.filter2D(
-                image, ddepth, kernel, anchor=spec.anchor, delta=spec.delta, borderType=border_flag
-            )
+            factors = _separable(image.dtype, kernel)
+            if factors is not None:  # the same floats as filter2D, 2-10x faster
+                column, row = factors
+                # uint8 -> uint8 with fractional weights would take OpenCV's fixed-point path,
+                # which rounds ties up; through int16 the float path rounds half to even
+                via_int16 = ddepth == cv.CV_8U and not _integral(column, row)
+                out = cv.sepFilter2D(
+                    image,
+                    cv.CV_16S if via_int16 else ddepth,
+                    row,
+                    column,
+                    anchor=spec.anchor,
+                    delta=spec.delta,
+                    borderType=border_flag,
+                )
+                if via_int16:
+                    out = np.clip(out, 0, 255).astype(np.uint8)
+            else:
+                out = cv.filter2D(
+                    image, ddepth, kernel, anchor=spec.anchor, delta=spec.delta, borderType=border_flag
+                )
             return out.reshape(image.shape[:2] + image.shape[2:])
         # filter2D handles at most 4 channels at a time: go through the rest in groups
         return np.dstack(
@@ -56,6 +88,30 @@ class OpenCVEngine:
                 for i in range(0, channels, 4)
             ]
         )
+
+
+def _needs_padding(spec: CorrelationSpec) -> bool:
+    return spec.border.name == "wrap" or (spec.border.name == "constant" and spec.border_value != 0)
+
+
+def _separable(dtype: np.dtype, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact float32 factors for ``cv2.sepFilter2D`` on integer images, else None.
+
+    Only where both routes compute exact sums (see :func:`~imgconv.engines.analysis.exact_separable`)
+    and so give bit-identical results: Sobel, Scharr, Prewitt, the binomial Gaussians,
+    power-of-two boxes. Float images and other kernels keep ``filter2D``.
+    """
+    if dtype.kind != "u" or kernel.size >= _DFT_AREA:
+        return None
+    return exact_separable(kernel, float(np.iinfo(dtype).max))
+
+
+def _integral(column: np.ndarray, row: np.ndarray) -> bool:
+    return bool(np.all(column == np.round(column)) and np.all(row == np.round(row)))
+
+
+def _show(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{v:g}" for v in vector) + "]"
 
 
 def _pad(image: np.ndarray, pads: tuple[int, int, int, int], spec: CorrelationSpec) -> np.ndarray:
