@@ -54,6 +54,9 @@ class ImgconvError(Exception):
         self.reason = reason
         self.path = path
 
+    def __reduce__(self):  # noqa: ANN204 - keeps the path across worker processes
+        return (self.__class__, (self.reason, self.path))
+
     def __str__(self) -> str:
         reason = _CONTROL.sub(" ", self.reason)
         if self.path is None:

@@ -1,15 +1,25 @@
-"""Filtering files: where outputs go, what may not be overwritten, one file end to end.
+"""Filtering files: which inputs, where outputs go, what may not be overwritten, and running.
 
-The CLI plans the jobs (:func:`plan_jobs`), runs each (:func:`run_job`) and reports the
-:class:`JobResult` records; nothing here prints.
+Three replaceable steps, none of which prints:
+
+1. :func:`find_inputs` turns INPUT arguments (files, folders, glob patterns, ``-``) into
+   :class:`Source` records, skipping hidden files, non-images in folders, FIFOs, sockets and
+   devices, surviving symlink loops, and listing each file once;
+2. :func:`plan_jobs` pairs each source with its output (:class:`Job`);
+3. :func:`run_jobs` runs the jobs (in this process or in a pool of worker processes) and
+   yields one :class:`JobResult` per job as it finishes; :func:`run_job` does one file.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import fnmatch
+import glob
 import os
+import stat
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 from .errors import ImageWriteError, ImgconvError, UsageError
 from .imageio import (
@@ -24,15 +34,37 @@ from .imageio import (
 from .kernels import Kernel
 from .options import FilterOptions
 
-__all__ = ["Job", "JobResult", "default_output", "plan_jobs", "run_job"]
+__all__ = [
+    "Source",
+    "Job",
+    "JobResult",
+    "IMAGE_EXTENSIONS",
+    "default_output",
+    "find_inputs",
+    "plan_jobs",
+    "run_job",
+    "run_jobs",
+]
 
 STDIO = "-"
+IMAGE_EXTENSIONS = frozenset(
+    ".png .jpg .jpeg .jpe .jfif .tif .tiff .bmp .dib .webp .pgm .ppm .pnm .pbm .pxm .sr .ras".split()
+)
+"""What a folder contributes: files with these extensions (files named directly need none)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    relative: str  # where it goes under -o DIR: its path inside the folder given, or its name
+    from_folder: bool = False
 
 
 @dataclass(frozen=True)
 class Job:
     input: str
     output: str
+    make_folders: bool = False  # a mirrored tree: create the output's folder
 
 
 @dataclass(frozen=True)
@@ -41,76 +73,176 @@ class JobResult:
     status: Literal["done", "failed", "skipped"]
     error: ImgconvError | None = None
     milliseconds: float = 0.0
+    pixels: int = 0
+
+    def record(self, engine: str) -> dict:
+        """The ``--report`` record of this job."""
+        return {
+            "input": self.job.input,
+            "output": self.job.output,
+            "status": self.status,
+            "error": None if self.error is None else str(self.error),
+            "milliseconds": round(self.milliseconds, 3),
+            "engine": engine,
+        }
 
 
-def default_output(input_path: str, kernel: Kernel) -> str:
+def default_output(input_path: str, kernel: Kernel | str) -> str:
     """``photo.jpg`` filtered with ``edge`` -> ``photo.edge.jpg``, beside the input.
 
     >>> from imgconv.kernels import load_kernel
     >>> default_output("shots/photo.jpg", load_kernel("edge"))
     'shots/photo.edge.jpg'
     """
+    tag = kernel if isinstance(kernel, str) else kernel.tag
     root, ext = os.path.splitext(input_path)
-    return f"{root}.{kernel.tag}{ext or '.png'}"
+    return f"{root}.{tag}{ext or '.png'}"
 
 
-def plan_jobs(inputs: list[str], output: str | None, kernel: Kernel) -> list[Job]:
-    """Pair every input with its output path.
-
-    * one input: ``output`` is the file to write (``-`` for standard output), or without
-      it the input's name with the kernel's tag; standard input goes to standard output;
-    * several inputs: ``output`` must be a folder, and files keep their names in it.
-    """
+# -- 1. inputs --------------------------------------------------------------------------------
+def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str | None = None) -> list[Source]:
+    """Expand INPUT arguments into the files to filter, each once, in a stable order."""
     if not inputs:
         raise UsageError("no input given")
-    for path in inputs:
-        if path != STDIO and os.path.isdir(path):
-            raise UsageError("is a folder; give image files (folder batches are not supported yet)", path)
-    if inputs.count(STDIO) and len(inputs) > 1:
-        raise UsageError("standard input ('-') can only be the only input")
-    if len(inputs) == 1:
-        source = inputs[0]
-        if output is not None and os.path.isdir(output) and source != STDIO:
-            return [Job(source, os.path.join(output, os.path.basename(source)))]
+    sources: list[Source] = []
+    seen: set[tuple[int, int] | str] = set()
+
+    def add(source: Source) -> None:
+        try:
+            info = os.stat(source.path)
+            key: tuple[int, int] | str = (info.st_dev, info.st_ino)
+        except (OSError, ValueError):
+            key = os.path.abspath(source.path)
+        if key not in seen:
+            seen.add(key)
+            sources.append(source)
+
+    for argument in inputs:
+        if argument == STDIO:
+            if len(inputs) > 1:
+                raise UsageError("standard input ('-') can only be the only input")
+            return [Source(STDIO, STDIO)]
+        if os.path.isdir(argument):
+            for path in _walk(argument, recursive):
+                if pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern):
+                    add(Source(path, os.path.relpath(path, argument), from_folder=True))
+        elif not os.path.lexists(argument) and glob.has_magic(argument):
+            matches = sorted(glob.glob(argument, recursive=True))
+            if not matches:
+                raise UsageError("no file matches this pattern", argument)
+            for path in matches:
+                if os.path.isdir(path):
+                    for inner in _walk(path, recursive):
+                        add(Source(inner, os.path.relpath(inner, os.path.dirname(path) or "."), from_folder=True))
+                elif _is_image_file(path) and (pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern)):
+                    add(Source(path, os.path.basename(path), from_folder=True))
+        else:  # named directly: filtered whatever its name; errors are reported when run
+            add(Source(argument, os.path.basename(argument)))
+    return sources
+
+
+def _walk(folder: str, recursive: bool) -> Iterator[str]:
+    """Image files in ``folder`` (and below), hidden ones skipped, symlink loops survived."""
+    visited: set[tuple[int, int]] = set()
+
+    def visit(path: str) -> Iterator[str]:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return
+        if (info.st_dev, info.st_ino) in visited:  # a symlink loop, or a folder seen already
+            return
+        visited.add((info.st_dev, info.st_ino))
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows symlinks; the visited set stops loops
+            except OSError:
+                continue
+            if is_dir:
+                if recursive:
+                    yield from visit(entry.path)
+            elif _is_image_file(entry.path):
+                yield entry.path
+
+    yield from visit(folder)
+
+
+def _is_image_file(path: str) -> bool:
+    if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)  # FIFOs, sockets, devices: never opened
+    except OSError:
+        return False  # a dangling link
+
+
+# -- 2. jobs ----------------------------------------------------------------------------------
+def plan_jobs(sources: Sequence[Source], output: str | None, tag: str) -> list[Job]:
+    """Pair every source with its output path.
+
+    * one file named directly: ``output`` is the file to write (``-``: standard output;
+      an existing folder: the file keeps its name in it), or without it the input's name
+      with the kernel's tag (``photo.edge.jpg``); standard input goes to standard output;
+    * several files, or any from a folder: ``output`` is a folder (created if missing) in
+      which the input tree is mirrored and files keep their names; without ``-o`` each
+      output goes beside its input with the tag.
+    """
+    batch = len(sources) != 1 or sources[0].from_folder
+    if not batch:
+        source = sources[0]
         if output is None:
-            output = STDIO if source == STDIO else default_output(source, kernel)
-        return [Job(source, output)]
+            return [Job(source.path, STDIO if source.path == STDIO else default_output(source.path, tag))]
+        if output != STDIO and os.path.isdir(output) and source.path != STDIO:
+            return [Job(source.path, os.path.join(output, source.relative))]
+        return [Job(source.path, output)]
+    if not sources:
+        return []
     if output is None:
-        return [Job(path, default_output(path, kernel)) for path in inputs]
+        return [Job(s.path, default_output(s.path, tag)) for s in sources]
     if output == STDIO:
         raise UsageError("several inputs cannot all go to standard output; give -o FOLDER")
-    if not os.path.isdir(output):
-        raise UsageError("several inputs need -o to be an existing folder", output)
-    return [Job(path, os.path.join(output, os.path.basename(path))) for path in inputs]
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError("several inputs need -o to be a folder, and this is a file", output)
+    return [Job(s.path, os.path.join(output, s.relative), make_folders=True) for s in sources]
 
 
+# -- 3. running -------------------------------------------------------------------------------
 def _same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
-    except OSError:
+    except (OSError, ValueError):
         return os.path.abspath(a) == os.path.abspath(b)
 
 
 def run_job(
     job: Job,
-    kernel: Kernel,
+    kernels: Kernel | Sequence[Kernel],
     options: FilterOptions,
     *,
     output_format: str | None = None,
     overwrite: bool = False,
     skip_existing: bool = False,
 ) -> JobResult:
-    """Read, filter and write one image; errors become a failed :class:`JobResult`.
+    """Read, filter (with each kernel of a chain in turn) and write one image.
 
-    The output is never the input (by path, hard link or symlink), even with
-    ``overwrite``; with neither ``overwrite`` nor ``skip_existing`` an existing output fails.
+    Errors become a failed :class:`JobResult`. The output is never the input (by path,
+    hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
+    ``skip_existing`` an existing output fails, untouched.
     """
     from .filtering import apply
 
+    chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
     started = time.perf_counter()
+    pixels = 0
 
     def result(status, error=None):  # noqa: ANN001, ANN202
-        return JobResult(job, status, error, (time.perf_counter() - started) * 1000)
+        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels)
 
     try:
         to_stdout = job.output == STDIO
@@ -129,15 +261,27 @@ def run_job(
             fmt = format_for(output_format, path=job.output)
         image = decode_image(data, name=job.input, channel_order=options.channel_order)
         del data
-        filtered = apply(image, kernel, options)
-        encoded = encode_image(filtered, fmt, channel_order=options.channel_order, name=job.output if not to_stdout else job.input)
+        pixels = image.shape[0] * image.shape[1]
+        for kernel in chain:
+            image = apply(image, kernel, options)
+        encoded = encode_image(image, fmt, channel_order=options.channel_order, name=job.input if to_stdout else job.output)
         if to_stdout:
             write_stdout(encoded)
         else:
+            if job.make_folders:
+                _make_folder(os.path.dirname(job.output), job.output)
             write_bytes_atomic(job.output, encoded, overwrite=overwrite)
     except ImgconvError as error:
         return result("failed", error)
     return result("done")
+
+
+def _make_folder(folder: str, output: str) -> None:
+    if folder and not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise ImageWriteError(f"cannot create the folder {folder!r}: {error.strerror or error}", output) from None
 
 
 def _input_format(path: str, data: bytes) -> str:
@@ -148,3 +292,61 @@ def _input_format(path: str, data: bytes) -> str:
         return format_for(None, path=path).name
     except UsageError:
         return "png"
+
+
+def _worker_setup() -> None:
+    # Each worker is one process of the pool: let OpenCV use one thread in each, so that
+    # N workers on N cores do not fight N x N threads.
+    from ._cv import cv2
+
+    cv2().setNumThreads(1)
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    kernels: Sequence[Kernel],
+    options: FilterOptions,
+    *,
+    workers: int = 1,
+    output_format: str | None = None,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
+) -> Iterator[JobResult]:
+    """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
+
+    With ``workers > 1`` the jobs go to a pool of processes (``executor_factory`` makes
+    another kind of executor: anything with ``submit``), at most ``2 * workers`` in flight,
+    so memory stays bounded however many files there are. Closing the generator (or
+    Ctrl-C) cancels what has not started; a job that is stopped midway leaves no file.
+    """
+    settings = dict(output_format=output_format, overwrite=overwrite, skip_existing=skip_existing)
+    if workers <= 1:
+        for job in jobs:
+            yield run_job(job, kernels, options, **settings)
+        return
+    factory = executor_factory or (
+        lambda n: concurrent.futures.ProcessPoolExecutor(max_workers=n, initializer=_worker_setup)
+    )
+    pool = factory(workers)
+    pending: set[concurrent.futures.Future] = set()
+    queue = iter(jobs)
+    try:
+        for job in queue:
+            pending.add(pool.submit(run_job, job, kernels, options, **settings))
+            if len(pending) >= 2 * workers:
+                done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+        while pending:
+            done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            yield from (future.result() for future in done)
+    except KeyboardInterrupt:
+        # Stop cleanly: nothing new starts, files being written are finished (or, if the
+        # workers were interrupted too, removed), and what was done is still reported.
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in pending:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                yield future.result()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

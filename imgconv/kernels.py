@@ -37,6 +37,7 @@ from .errors import KernelError
 __all__ = [
     "Kernel",
     "load_kernel",
+    "load_kernel_chain",
     "load_kernel_file",
     "kernel_from_json",
     "kernel_names",
@@ -845,3 +846,26 @@ def _as_lists(value: Any) -> Any:
         return [list(row) for row in value]
     except TypeError:
         raise KernelError(f"kernel must be a 2-D matrix, not {type(value).__name__}") from None
+
+
+_CHAIN = re.compile(r"\+(?=[A-Za-z_.~/\[{])")
+
+
+def load_kernel_chain(spec: str) -> list[Kernel]:
+    """Kernels applied one after the other: ``blur+sharpen`` (``+`` between specs).
+
+    A spec that is an existing file, or an inline matrix, is never split; a ``+`` inside
+    a number (``1e+2``) is not a separator.
+
+    >>> [k.name for k in load_kernel_chain("blur+sharpen")]
+    ['blur', 'sharpen']
+    >>> len(load_kernel_chain("gaussian:sigma=1e+0"))
+    1
+    """
+    text = spec.strip()
+    if text.startswith(("[", "{")) or ("\0" not in text and os.path.exists(text)):
+        return [load_kernel(text)]
+    parts = _CHAIN.split(text)
+    if any(not part.strip() for part in parts):
+        raise KernelError(f"empty kernel in the chain {spec!r}; write it as blur+sharpen")
+    return [load_kernel(part) for part in parts]

@@ -107,7 +107,7 @@ def test_several_inputs_into_a_folder_and_one_bad_file(chelsea: Path, tmp_path: 
     assert proc.returncode == 1
     err = proc.stderr.decode().splitlines()
     assert f"imgconv: {bad}: cannot decode the PNG data (truncated or corrupt)" in err
-    assert err[-1] == "2 of 3 done, 1 failed"
+    assert err[-1].startswith("2 done, 1 failed, 0 skipped in ")
     assert sorted(p.name for p in outdir.iterdir()) == ["camera.png", "chelsea.png"]
     assert np.array_equal(decode((outdir / "chelsea.png").read_bytes()), expected_edge(chelsea))
 

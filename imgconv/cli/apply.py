@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from typing import List, Optional
 
 import typer
@@ -26,9 +28,12 @@ def apply_command(
         ...,
         metavar="KERNEL",
         help="A name (edge, sobel-x, sharpen ...: 'imgconv kernels list'), name:key=value "
-        "(gaussian:size=7,sigma=1.5), a kernel .json file, or an inline matrix '[[0,-1,0],[-1,5,-1],[0,-1,0]]'.",
+        "(gaussian:size=7,sigma=1.5), a kernel .json file, or an inline matrix '[[0,-1,0],[-1,5,-1],[0,-1,0]]'; "
+        "several joined by + are applied in turn (blur+sharpen).",
     ),
-    inputs: List[str] = typer.Argument(..., metavar="INPUT...", help="Image files, or - for standard input."),
+    inputs: List[str] = typer.Argument(
+        ..., metavar="INPUT...", help="Image files, folders, glob patterns, or - for standard input."
+    ),
     output: Optional[str] = typer.Option(
         None,
         "-o",
@@ -88,18 +93,30 @@ def apply_command(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (never an input)."),
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Skip inputs whose output exists."),
+    recursive: bool = typer.Option(False, "-r", "--recursive", help="Descend into sub-folders of folder inputs."),
+    pattern: Optional[str] = typer.Option(
+        None, "--glob", metavar="PATTERN", help="Only files whose name matches, e.g. '*.png' (quote it)."
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "-j", "--workers", metavar="N", help="Files filtered in parallel processes (default: the number of cores)."
+    ),
+    report: Optional[str] = typer.Option(
+        None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
+    ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
 ) -> None:
-    """Filter images with a kernel.
+    """Filter images with a kernel (or a chain: blur+sharpen).
 
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
-    from ..jobs import STDIO, plan_jobs, run_job
-    from ..kernels import load_kernel
+    from ..jobs import STDIO, find_inputs, plan_jobs, run_jobs
+    from ..kernels import load_kernel_chain
     from ..options import FilterOptions
 
     if overwrite and skip_existing:
         raise UsageError("--overwrite and --skip-existing contradict each other; choose one")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
     options = FilterOptions(
         engine=engine,
         border=border,
@@ -115,29 +132,119 @@ def apply_command(
         transposed=transposed,
         channel_order="bgr",  # as OpenCV decodes: no channel swap on the way through
     )
-    loaded = load_kernel(kernel)
+    chain = load_kernel_chain(kernel)
+    tag = "+".join(k.tag for k in chain)
     if fmt is not None:
         from ..imageio import format_for
 
         format_for(fmt)  # an unknown format is a usage error before any work
-    jobs = plan_jobs(inputs, output, loaded)
-    if any(job.output == STDIO for job in jobs) and sys.stdout.isatty():
+    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag)
+    to_stdout = any(job.output == STDIO for job in jobs)
+    if report == STDIO and to_stdout:
+        raise UsageError("--report - and -o - would both write to standard output; give --report FILE.json")
+    if to_stdout and sys.stdout.isatty():
         raise UsageError("refusing to write binary image data to a terminal; redirect it (> out.png) or give -o FILE")
-    failures = 0
-    last_error = None
-    for job in jobs:
-        result = run_job(job, loaded, options, output_format=fmt, overwrite=overwrite, skip_existing=skip_existing)
-        if result.status == "failed":
-            failures += 1
-            last_error = result.error
-            _error(str(result.error))
-        elif not quiet and job.output != STDIO:
-            verb = "skipped (exists)" if result.status == "skipped" else "wrote"
-            typer.echo(f"{verb} {_shown(job.output)}", err=True)
-    if len(jobs) > 1 and not quiet:
-        typer.echo(f"{len(jobs) - failures} of {len(jobs)} done, {failures} failed", err=True)
-    if failures:
-        raise typer.Exit(last_error.exit_code if len(jobs) == 1 and last_error else 1)
+    batch = len(jobs) != 1
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    results = run_jobs(
+        jobs,
+        chain,
+        options,
+        workers=min(count, len(jobs)) if batch else 1,
+        output_format=fmt,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+    )
+    summary = _Summary(len(jobs), show_progress=batch and not quiet and sys.stderr.isatty())
+    interrupted = False
+    with summary:
+        while True:
+            try:
+                result = next(results)
+            except StopIteration:
+                break
+            except KeyboardInterrupt:  # the runner still hands over what was finished
+                interrupted = True
+                continue
+            summary.add(result)
+            if result.status == "failed":
+                _error(str(result.error))
+            elif not batch and not quiet and result.job.output != STDIO:
+                verb = "skipped (exists)" if result.status == "skipped" else "wrote"
+                typer.echo(f"{verb} {_shown(result.job.output)}", err=True)
+    if (batch or interrupted) and not quiet:
+        typer.echo(summary.line(interrupted), err=True)
+    if report is not None:
+        _write_report(report, summary.results, engine)
+    if interrupted:
+        raise typer.Exit(130)
+    failed = [r for r in summary.results if r.status == "failed"]
+    if failed:
+        raise typer.Exit(failed[0].error.exit_code if not batch and failed[0].error else 1)
+
+
+class _Summary:
+    """Counts, megapixels and time; a rich progress bar on a terminal."""
+
+    def __init__(self, total: int, *, show_progress: bool) -> None:
+        self.total = total
+        self.results: list = []
+        self.started = time.perf_counter()
+        self.progress = None
+        if show_progress:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]filtering"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.task = self.progress.add_task("filtering", total=total, rate="")
+
+    def __enter__(self) -> "_Summary":
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def add(self, result) -> None:  # noqa: ANN001
+        self.results.append(result)
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, rate=f"{self.megapixels_per_second():.1f} MP/s")
+
+    def megapixels_per_second(self) -> float:
+        seconds = max(time.perf_counter() - self.started, 1e-9)
+        return sum(r.pixels for r in self.results if r.status == "done") / 1e6 / seconds
+
+    def line(self, interrupted: bool) -> str:
+        counts = {status: sum(r.status == status for r in self.results) for status in ("done", "failed", "skipped")}
+        seconds = time.perf_counter() - self.started
+        head = "interrupted: " if interrupted else ""
+        rest = f", {self.total - len(self.results)} not started" if interrupted else ""
+        return (
+            f"{head}{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped{rest} "
+            f"in {seconds:.1f} s ({self.megapixels_per_second():.1f} MP/s)"
+        )
+
+
+def _write_report(destination: str, results: list, engine: str) -> None:
+    import json
+
+    from ..imageio import write_bytes_atomic, write_stdout
+
+    data = (json.dumps([r.record(engine) for r in results], indent=2) + "\n").encode()
+    if destination == "-":
+        write_stdout(data)
+    else:
+        write_bytes_atomic(destination, data, overwrite=True)
 
 
 def _error(message: str) -> None:
