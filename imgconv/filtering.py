@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,10 @@ from .borders import get_border, pad
 from .engines import CorrelationSpec, get_engine
 from .errors import UsageError
 from .geometry import Geometry
-from .kernels import load_kernel
+from .kernels import Kernel, load_kernel
 from .options import FilterOptions
 
-__all__ = ["apply", "DTYPES"]
+__all__ = ["apply", "explain", "DTYPES"]
 
 DTYPES = {"uint8": np.dtype(np.uint8), "uint16": np.dtype(np.uint16), "float32": np.dtype(np.float32)}
 
@@ -130,56 +130,114 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
     >>> apply(image, [[-1, 0, 1]], mode="convolve", depth="float32").tolist()
     [[0.0, -9.0, -9.0, 0.0]]
     """
-    if options is None:
-        options = FilterOptions(**kwargs)
-    elif kwargs:
-        raise UsageError("give options either as a FilterOptions or as keywords, not both")
-    image = _check_image(image)
-    kernel = load_kernel(kernel)
-    border = get_border(options.border)
-    source = image.dtype
-    target = source if options.depth == "same" else DTYPES[options.depth]
-    if source.kind == "u" and border.name == "constant":
-        if not 0 <= options.border_value <= _range_max(source):
-            raise UsageError(
-                f"border value {options.border_value:g} is outside the {source} range "
-                f"0..{_range_max(source):g}"
-            )
-    if options.gray:
-        image = _to_gray(image, options.channel_order)
-    if options.mode == "convolve":
-        kernel = kernel.flipped()
-    geometry = options.geometry
-    out_shape = geometry.output_shape(image.shape[:2], kernel.shape)  # UsageError if empty
-    spec = CorrelationSpec(
-        kernel=kernel.effective.astype(np.float32),
-        anchor=kernel.anchor,  # type: ignore[arg-type]
-        border=border,
-        border_value=options.border_value,
-        delta=kernel.offset,
-    )
-    engine = get_engine(options.engine)
-    colour, alpha = _split_alpha(image)
+    plan = _Plan.make(image, kernel, options, kwargs)
+    engine, kernel, spec, geometry, options = plan.engine, plan.kernel, plan.spec, plan.geometry, plan.options
+    source, target, out_shape = plan.source, plan.target, plan.out_shape
+    colour, alpha = _split_alpha(plan.image)
     if kernel.per_channel:
-        if options.premultiply:
-            raise UsageError("--premultiply does not combine with per-channel or pointwise kernels")
         out = _apply_per_channel(engine, colour, kernel, spec, geometry, options, target)
         return _attach_alpha(out, alpha, spec, geometry, out_shape, target)
     if alpha is not None and options.premultiply:
-        if abs(kernel.sum) < 1e-9:
-            raise UsageError(
-                f"--premultiply filters alpha with the kernel, and {kernel.name} sums to 0 "
-                "(it would erase alpha); use it with smoothing kernels, or leave it out"
-            )
         return _apply_premultiplied(engine, colour, alpha, spec, geometry, target, options.post)
     colour = np.ascontiguousarray(colour)
-    if options.post == "clip" and target == source:
+    if not plan.float_output:
         out = _correlate(engine, colour, spec, geometry, float_output=False)  # exactly filter2D
     else:
         raw = _correlate(engine, colour, spec, geometry, float_output=True)
         out = _finish(raw, source, target, options.post)
     assert out.shape[:2] == out_shape, (out.shape, out_shape)
     return _attach_alpha(out, alpha, spec, geometry, out_shape, target)
+
+
+def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> str:
+    """One line saying how :func:`apply` would filter ``image``: engine route and extras.
+
+    >>> import numpy as np
+    >>> explain(np.zeros((64, 64), np.uint8), "edge")
+    'cv2: cv2.filter2D'
+    """
+    plan = _Plan.make(image, kernel, options, kwargs)
+    colour, alpha = _split_alpha(plan.image)
+    describe = getattr(plan.engine, "explain", None)
+    line = (
+        describe(colour.shape, colour.dtype, plan.spec, float_output=plan.float_output)
+        if describe
+        else plan.engine.name
+    )
+    extras = []
+    if plan.kernel.per_channel:
+        extras.append(f"one kernel per colour channel{' then pointwise mixing' if plan.kernel.pointwise is not None else ''}")
+    if not plan.geometry.is_plain:
+        g = plan.geometry
+        extras.append(
+            f"stride {g.stride[0]}x{g.stride[1]}, dilation {g.dilation[0]}x{g.dilation[1]}, "
+            f"padding {g.padding if isinstance(g.padding, str) else '%dx%d' % g.padding}"
+            f"{', transposed' if g.transposed else ''} -> {plan.out_shape[0]}x{plan.out_shape[1]}"
+        )
+    if alpha is not None:
+        extras.append("alpha premultiplied and filtered" if plan.options.premultiply else "alpha kept")
+    if plan.float_output:
+        extras.append(f"float32, then post={plan.options.post}, depth={plan.target}")
+    return line + "".join(f"; {extra}" for extra in extras)
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """Everything :func:`apply` decides before the pixels move (shared with :func:`explain`)."""
+
+    image: np.ndarray
+    kernel: Kernel
+    options: FilterOptions
+    engine: Any
+    spec: CorrelationSpec
+    geometry: Geometry
+    out_shape: tuple[int, int]
+    source: np.dtype
+    target: np.dtype
+
+    @property
+    def float_output(self) -> bool:
+        return not (self.options.post == "clip" and self.target == self.source)
+
+    @classmethod
+    def make(cls, image: Any, kernel: Any, options: FilterOptions | None, kwargs: dict) -> "_Plan":
+        if options is None:
+            options = FilterOptions(**kwargs)
+        elif kwargs:
+            raise UsageError("give options either as a FilterOptions or as keywords, not both")
+        image = _check_image(image)
+        kernel = load_kernel(kernel)
+        border = get_border(options.border)
+        source = image.dtype
+        target = source if options.depth == "same" else DTYPES[options.depth]
+        if source.kind == "u" and border.name == "constant":
+            if not 0 <= options.border_value <= _range_max(source):
+                raise UsageError(
+                    f"border value {options.border_value:g} is outside the {source} range "
+                    f"0..{_range_max(source):g}"
+                )
+        if options.gray:
+            image = _to_gray(image, options.channel_order)
+        if options.mode == "convolve":
+            kernel = kernel.flipped()
+        if options.premultiply and kernel.per_channel:
+            raise UsageError("--premultiply does not combine with per-channel or pointwise kernels")
+        if options.premultiply and _split_alpha(image)[1] is not None and abs(kernel.sum) < 1e-9:
+            raise UsageError(
+                f"--premultiply filters alpha with the kernel, and {kernel.name} sums to 0 "
+                "(it would erase alpha); use it with smoothing kernels, or leave it out"
+            )
+        geometry = options.geometry
+        out_shape = geometry.output_shape(image.shape[:2], kernel.shape)  # UsageError if empty
+        spec = CorrelationSpec(
+            kernel=kernel.effective.astype(np.float32),
+            anchor=kernel.anchor,  # type: ignore[arg-type]
+            border=border,
+            border_value=options.border_value,
+            delta=kernel.offset,
+        )
+        engine = get_engine(options.engine)
+        return cls(image, kernel, options, engine, spec, geometry, out_shape, source, target)
 
 
 def _attach_alpha(out, alpha, spec, geometry, out_shape, target):  # noqa: ANN001, ANN202

@@ -74,6 +74,7 @@ class JobResult:
     error: ImgconvError | None = None
     milliseconds: float = 0.0
     pixels: int = 0
+    explanation: str | None = None  # with explain=True: the route taken, and the output shape
 
     def record(self, engine: str) -> dict:
         """The ``--report`` record of this job."""
@@ -228,25 +229,33 @@ def run_job(
     output_format: str | None = None,
     overwrite: bool = False,
     skip_existing: bool = False,
+    explain: bool = False,
+    dry_run: bool = False,
 ) -> JobResult:
     """Read, filter (with each kernel of a chain in turn) and write one image.
+
+    ``explain`` records how each kernel is applied (engine route, output size);
+    ``dry_run`` stops after that, writing nothing.
 
     Errors become a failed :class:`JobResult`. The output is never the input (by path,
     hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
     ``skip_existing`` an existing output fails, untouched.
     """
     from .filtering import apply
+    from .filtering import explain as describe
 
     chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
     started = time.perf_counter()
     pixels = 0
+    notes: list[str] = []
 
     def result(status, error=None):  # noqa: ANN001, ANN202
-        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels)
+        note = " | ".join(notes) if notes else None
+        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels, note)
 
     try:
         to_stdout = job.output == STDIO
-        if not to_stdout:
+        if not to_stdout and not dry_run:
             if job.input != STDIO and os.path.exists(job.output) and _same_file(job.input, job.output):
                 raise ImageWriteError("output is the input itself; imgconv never overwrites an input", job.output)
             if os.path.lexists(job.output):
@@ -263,7 +272,20 @@ def run_job(
         del data
         pixels = image.shape[0] * image.shape[1]
         for kernel in chain:
+            if explain or dry_run:
+                notes.append(describe(image, kernel, options))
+            if dry_run:
+                from .filtering import _Plan  # the output shape, without filtering
+
+                plan = _Plan.make(image, kernel, options, {})
+                if " -> " not in notes[-1]:
+                    notes[-1] += f"; output {plan.out_shape[0]}x{plan.out_shape[1]}"
+                continue
             image = apply(image, kernel, options)
+            if explain and " -> " not in notes[-1]:
+                notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
+        if dry_run:
+            return result("skipped")
         encoded = encode_image(image, fmt, channel_order=options.channel_order, name=job.input if to_stdout else job.output)
         if to_stdout:
             write_stdout(encoded)
@@ -311,6 +333,8 @@ def run_jobs(
     output_format: str | None = None,
     overwrite: bool = False,
     skip_existing: bool = False,
+    explain: bool = False,
+    dry_run: bool = False,
     executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
 ) -> Iterator[JobResult]:
     """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
@@ -320,7 +344,9 @@ def run_jobs(
     so memory stays bounded however many files there are. Closing the generator (or
     Ctrl-C) cancels what has not started; a job that is stopped midway leaves no file.
     """
-    settings = dict(output_format=output_format, overwrite=overwrite, skip_existing=skip_existing)
+    settings = dict(
+        output_format=output_format, overwrite=overwrite, skip_existing=skip_existing, explain=explain, dry_run=dry_run
+    )
     if workers <= 1:
         for job in jobs:
             yield run_job(job, kernels, options, **settings)

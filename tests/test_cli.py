@@ -357,3 +357,15 @@ def test_help_does_not_load_numpy_or_opencv() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert proc.stdout.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_explain_and_dry_run(chelsea: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.png"
+    proc = run("apply", "sobel-x", str(chelsea), "-o", str(out), "--explain")
+    assert proc.returncode == 0 and out.exists()
+    lines = proc.stderr.decode().splitlines()
+    assert lines[0] == f"{chelsea} -> {out}: cv2: cv2.sepFilter2D (exact separable factors [1,2,1] x [-1,0,1]); output 300x451"
+    dry = run("apply", "gaussian", str(chelsea), "--stride", "2", "--dry-run")
+    assert dry.returncode == 0 and dry.stdout == b""
+    assert "-> 150x226" in dry.stderr.decode()
+    assert not chelsea.with_name("chelsea.gaussian.png").exists()  # nothing written

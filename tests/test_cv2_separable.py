@@ -39,7 +39,7 @@ def test_the_route_is_taken_where_exact_and_only_there() -> None:
     assert not uses("edge", np.uint8)  # not separable
     assert not uses("blur", np.uint8)  # 1/9 is not dyadic: filter2D's own rounding decides
     assert not uses("sobel-x", np.float32)  # float sums are not exact
-    spec_line = OpenCVEngine().explain(np.uint8, imgconv.engines.CorrelationSpec(
+    spec_line = OpenCVEngine().explain((64, 64), np.uint8, imgconv.engines.CorrelationSpec(
         imgconv.load_kernel("sobel-x").effective.astype(np.float32), (1, 1), BORDERS["reflect101"]))
     assert spec_line.startswith("cv2: cv2.sepFilter2D")
 

@@ -103,6 +103,8 @@ def apply_command(
     report: Optional[str] = typer.Option(
         None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
     ),
+    explain: bool = typer.Option(False, "--explain", help="Say on stderr how each image is filtered (engine route, output size)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be done (as --explain); write nothing."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
 ) -> None:
     """Filter images with a kernel (or a chain: blur+sharpen).
@@ -154,6 +156,8 @@ def apply_command(
         output_format=fmt,
         overwrite=overwrite,
         skip_existing=skip_existing,
+        explain=explain,
+        dry_run=dry_run,
     )
     summary = _Summary(len(jobs), show_progress=batch and not quiet and sys.stderr.isatty())
     interrupted = False
@@ -167,9 +171,12 @@ def apply_command(
                 interrupted = True
                 continue
             summary.add(result)
+            if result.explanation:
+                arrow = "" if dry_run or result.job.output == STDIO else f" -> {_shown(result.job.output)}"
+                typer.echo(f"{_shown(result.job.input)}{arrow}: {result.explanation}", err=True)
             if result.status == "failed":
                 _error(str(result.error))
-            elif not batch and not quiet and result.job.output != STDIO:
+            elif not batch and not quiet and not dry_run and result.job.output != STDIO:
                 verb = "skipped (exists)" if result.status == "skipped" else "wrote"
                 typer.echo(f"{verb} {_shown(result.job.output)}", err=True)
     if (batch or interrupted) and not quiet:

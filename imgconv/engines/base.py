@@ -63,3 +63,9 @@ class Engine(Protocol):
         image's dtype, rounded half to even and saturated.
         """
         ...
+
+    def explain(
+        self, image_shape: tuple[int, ...], dtype: "np.dtype", spec: CorrelationSpec, *, float_output: bool = False
+    ) -> str:
+        """One line saying which route :meth:`correlate` takes for such an image (``--explain``)."""
+        ...

@@ -46,9 +46,11 @@ class OpenCVEngine:
         out = self._filter(padded, ddepth, kernel, spec, cv.BORDER_REFLECT_101)
         return np.ascontiguousarray(out[top : top + image.shape[0], left : left + image.shape[1]])
 
-    def explain(self, image_dtype: np.dtype, spec: CorrelationSpec) -> str:
+    def explain(
+        self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *, float_output: bool = False
+    ) -> str:
         """One line: which OpenCV function this correlation goes through, and why."""
-        factors = _separable(np.dtype(image_dtype), spec.kernel)
+        factors = _separable(np.dtype(dtype), spec.kernel)
         padded = " after padding the image itself" if _needs_padding(spec) else ""
         if factors is not None:
             return f"cv2: cv2.sepFilter2D{padded} (exact separable factors {_show(factors[0])} x {_show(factors[1])})"
