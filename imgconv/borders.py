@@ -109,8 +109,22 @@ def pad(image, top: int, bottom: int, left: int, right: int, name: str, value: f
     cols = source_indices(image.shape[1], left, right, name)
     out = image.take(np.maximum(rows, 0), axis=0).take(np.maximum(cols, 0), axis=1)
     if name == "constant":
-        if image.dtype.kind == "u":
-            value = min(max(round(value), 0), np.iinfo(image.dtype).max)
+        value = constant_value(value, image.dtype)
         out[rows < 0] = value
         out[:, cols < 0] = value
     return out
+
+
+def constant_value(value: float, dtype) -> float:  # noqa: ANN001
+    """The constant border's value as an image of ``dtype`` holds it: integer images round
+    half to even and saturate, as OpenCV's ``saturate_cast`` does.
+
+    >>> constant_value(7.5, "uint8"), constant_value(300, "uint8"), constant_value(0.25, "float32")
+    (8, 255, 0.25)
+    """
+    import numpy as np
+
+    dtype = np.dtype(dtype)
+    if dtype.kind == "u":
+        return min(max(round(value), 0), int(np.iinfo(dtype).max))
+    return float(value)

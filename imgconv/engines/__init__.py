@@ -7,7 +7,7 @@ from .base import CorrelationSpec, Engine
 
 __all__ = ["ENGINE_NAMES", "get_engine", "CorrelationSpec", "Engine"]
 
-ENGINE_NAMES: tuple[str, ...] = ("cv2",)
+ENGINE_NAMES: tuple[str, ...] = ("cv2", "numpy")
 
 
 def get_engine(name: str) -> Engine:
@@ -16,4 +16,8 @@ def get_engine(name: str) -> Engine:
         from .opencv import OpenCVEngine
 
         return OpenCVEngine()
+    if name == "numpy":
+        from .numpy_engine import NumpyEngine
+
+        return NumpyEngine()
     raise UsageError(f"unknown engine {name!r}; expected one of: {', '.join(ENGINE_NAMES)}")
