@@ -1,0 +1,253 @@
+"""Benchmark the numpy engine against OpenCV (and scipy.ndimage when installed).
+
+Run ``imgconv bench`` or ``python benchmarks/engines.py`` (``--quick`` for a subset). For each image (512x512
+and 2048x2048, grey and RGB, uint8) and kernel (3x3 Sobel, 3x3 sharpen, 5x5 Gaussian,
+15x15 box, 31x31 Gaussian, 31x31 random) it prints the median time of:
+
+* ``numpy``: :class:`imgconv.engines.numpy_engine.NumpyEngine` with its default
+  threads, and ``np-1t`` with one thread, and the route it chose;
+* ``f2d``: ``cv2.filter2D`` with OpenCV's default threads, ``f2d-1t`` after
+  ``cv2.setNumThreads(1)``;
+* ``sep``: ``cv2.sepFilter2D`` for separable kernels;
+* ``scipy``: ``scipy.ndimage.correlate(mode='mirror')`` (the same border).
+
+and the issue's speed targets for the numpy engine, each marked met or missed:
+
+* every case: at most 0.3x scipy.ndimage.correlate;
+* 3x3 integer kernels: at most 2.0x single-threaded filter2D;
+* 5x5 separable: at most 2.0x single-threaded filter2D;
+* 15x15 and 31x31: at most 0.8x filter2D with default threads.
+
+Then the memory target: the peak of the engine's allocations (tracemalloc, which numpy
+reports its buffers to; measured in a fresh interpreter per kernel, so that no buffer of
+an earlier call is reused) for a 4096x4096 RGB uint8 image, at most twice the image's
+float32 size (384 MiB). The 48 MiB result counts towards it.
+
+Times are medians of several runs, each engine timed alternately on the same image in
+the same process, so that another program loading the machine slows all of them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+import cv2
+
+import imgconv
+from imgconv.borders import get_border
+from imgconv.engines.base import CorrelationSpec
+from imgconv.engines.numpy_engine import NumpyEngine, _analyse
+
+try:
+    import scipy.ndimage as ndimage
+except ImportError:  # scipy is optional
+    ndimage = None
+
+KERNELS = {
+    "3x3 sobel": "sobel-x",
+    "3x3 sharpen": "sharpen",
+    "5x5 gaussian": "gaussian",  # cv2.getGaussianKernel(5, 0): [1,4,6,4,1]/16, outer
+    "15x15 box": "box:size=15",
+    "31x31 gaussian": "gaussian:size=31",
+    "31x31 random": None,  # seeded normal weights / 31
+}
+QUICK = {"3x3 sobel", "5x5 gaussian", "15x15 box", "31x31 random"}
+
+
+def kernel_spec(name: str) -> CorrelationSpec:
+    spec = KERNELS[name]
+    if spec is None:
+        weights = (np.random.default_rng(31).standard_normal((31, 31)) / 31).astype(np.float32)
+        return CorrelationSpec(weights, (15, 15), get_border("reflect101"))
+    k = imgconv.load_kernel(spec)
+    return CorrelationSpec(k.effective.astype(np.float32), k.anchor, get_border("reflect101"))
+
+
+def timed(fn, budget: float, least: int = 3, most: int = 15) -> list[float]:  # noqa: ANN001
+    """Run ``fn`` at least ``least`` times and until ``budget`` seconds; the times."""
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < most and (len(times) < least or time.perf_counter() - start < budget):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def compare(runners: dict, rounds: int, budget: float) -> dict[str, float]:  # noqa: ANN001
+    """Median seconds per runner, the runners timed in alternation (``rounds`` rounds)."""
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, fn in runners.items():
+            samples[name] += timed(fn, budget / rounds, least=1, most=5)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def scipy_time(image: np.ndarray, weights: np.ndarray, slow: bool) -> float | None:
+    if ndimage is None:
+        return None
+    k = weights if image.ndim == 2 else weights[:, :, None]
+    runs = 1 if slow else 3
+    return statistics.median(timed(lambda: ndimage.correlate(image, k, mode="mirror"), 0, runs, runs))
+
+
+def separable_factors(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    factors = _analyse(weights).factors
+    if factors is None:
+        return None
+    c, r = factors
+    return r.astype(np.float32), c.astype(np.float32)
+
+
+def mark(ratio: float | None, limit: float) -> str:
+    if ratio is None:
+        return "n/a"
+    return f"{ratio:.2f}x<={limit} {'met' if ratio <= limit else 'MISSED'}"
+
+
+def bench_case(size: int, channels: int, name: str, budget: float) -> dict:
+    rng = np.random.default_rng(size + channels)
+    shape = (size, size, channels) if channels > 1 else (size, size)
+    image = rng.integers(0, 256, shape, dtype=np.uint8)
+    spec = kernel_spec(name)
+    weights = spec.kernel
+    auto, single = NumpyEngine(), NumpyEngine(threads=1)
+    # the results agree (a sanity check, not the exactness tests)
+    ours = auto.correlate(image, spec, float_output=False)
+    theirs = cv2.filter2D(image, -1, weights, anchor=spec.anchor, borderType=cv2.BORDER_REFLECT_101)
+    differing = int((ours != theirs.reshape(ours.shape)).sum())
+
+    def f2d() -> None:
+        cv2.filter2D(image, -1, weights, anchor=spec.anchor, borderType=cv2.BORDER_REFLECT_101)
+
+    factors = separable_factors(weights)
+    runners = {
+        "numpy": lambda: auto.correlate(image, spec, float_output=False),
+        "np-1t": lambda: single.correlate(image, spec, float_output=False),
+        "f2d": f2d,
+    }
+    if factors is not None:
+        kx, ky = factors
+        runners["sep"] = lambda: cv2.sepFilter2D(image, -1, kx, ky, borderType=cv2.BORDER_REFLECT_101)
+    default_threads = cv2.getNumThreads()
+    times = compare(runners, rounds=3, budget=budget)
+    cv2.setNumThreads(1)
+    try:
+        both = compare({"numpy": runners["numpy"], "f2d-1t": f2d}, rounds=3, budget=budget)
+    finally:
+        cv2.setNumThreads(default_threads)
+    times["f2d-1t"] = both["f2d-1t"] * times["numpy"] / both["numpy"]  # same-moment ratio
+    slow = size * size * channels * weights.size > 5e8
+    times["scipy"] = scipy_time(image, weights, slow)
+    result = {
+        "size": size, "channels": channels, "kernel": name, "times": times,
+        "route": auto.explain(image.shape, image.dtype, spec).removeprefix("numpy: "),
+        "differing": differing,
+    }
+    ratio = lambda peer: None if times.get(peer) is None else times["numpy"] / times[peer]  # noqa: E731
+    targets = []
+    if times.get("scipy") is not None:
+        targets.append(("vs scipy", mark(ratio("scipy"), 0.3)))
+    if name in ("3x3 sobel", "3x3 sharpen"):
+        targets.append(("vs f2d-1t", mark(ratio("f2d-1t"), 2.0)))
+    if name == "5x5 gaussian":
+        targets.append(("vs f2d-1t", mark(ratio("f2d-1t"), 2.0)))
+    if name.startswith(("15x15", "31x31")):
+        targets.append(("vs f2d", mark(ratio("f2d"), 0.8)))
+    result["targets"] = targets
+    return result
+
+
+def fmt_ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:8.2f}"
+
+
+def memory_peak(name: str) -> int:
+    """Peak bytes the engine allocates filtering a 4096x4096 RGB uint8 image (cold)."""
+    image = np.random.default_rng(0).integers(0, 256, (4096, 4096, 3), dtype=np.uint8)
+    spec = kernel_spec(name)
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    out = NumpyEngine().correlate(image, spec, float_output=False)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    del out
+    return peak
+
+
+def memory_check(kernels: list[str]) -> list[str]:
+    """Each kernel in a fresh interpreter, so that no buffer of an earlier call is reused."""
+    limit = 2 * 4096 * 4096 * 3 * 4
+    lines = []
+    for name in kernels:
+        result = subprocess.run(
+            [sys.executable, "-m", "imgconv.bench", "--memory-of", name], capture_output=True, text=True, check=True
+        )
+        peak = int(result.stdout.split()[-1])
+        verdict = "met" if peak <= limit else "MISSED"
+        lines.append(
+            f"memory 4096x4096x3 uint8, {name:15s}: peak extra {peak / 2**20:7.1f} MiB "
+            f"(the 48 MiB output included) <= {limit / 2**20:.0f} MiB: {verdict}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a subset: fewer kernels, 512 and one 2048 image")
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per engine and case")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 4096x4096 memory check")
+    parser.add_argument("--memory-of", metavar="KERNEL", help=argparse.SUPPRESS)  # one cold measurement
+    args = parser.parse_args(argv)
+    if args.memory_of:
+        print(memory_peak(args.memory_of))
+        return 0
+    kernels = [k for k in KERNELS if not args.quick or k in QUICK]
+    cases = [(s, c) for s in (512, 2048) for c in (1, 3)]
+    if args.quick:
+        cases = [(512, 1), (512, 3), (2048, 1)]
+    print(f"numpy {np.__version__}, OpenCV {cv2.__version__}, default OpenCV threads {cv2.getNumThreads()}, "
+          f"scipy {'yes' if ndimage is not None else 'not installed'}")
+    header = (f"{'image':>12} {'kernel':15} {'numpy':>8} {'np-1t':>8} {'f2d':>8} {'f2d-1t':>8} "
+              f"{'sep':>8} {'scipy':>9}  (ms)  targets")
+    print(header)
+    print("-" * len(header))
+    met = missed = 0
+    routes = []
+    for size, channels in cases:
+        for name in kernels:
+            r = bench_case(size, channels, name, args.budget)
+            t = r["times"]
+            image = f"{size}x{size}{'x3' if channels == 3 else ''}"
+            targets = "; ".join(f"{what} {verdict}" for what, verdict in r["targets"])
+            met += targets.count(" met")
+            missed += targets.count("MISSED")
+            print(f"{image:>12} {name:15} {fmt_ms(t['numpy'])} {fmt_ms(t['np-1t'])} {fmt_ms(t['f2d'])} "
+                  f"{fmt_ms(t['f2d-1t'])} {fmt_ms(t.get('sep'))} {fmt_ms(t.get('scipy')):>9}  {targets}"
+                  + (f"  [{r['differing']} pixels differ from filter2D]" if r["differing"] else ""),
+                  flush=True)
+            routes.append(f"{image:>12} {name:15} {r['route']}")
+    print("\nroutes chosen:")
+    print("\n".join(routes))
+    if not args.no_memory:
+        print()
+        every = ["3x3 sobel", "3x3 sharpen", "5x5 gaussian", "15x15 box", "31x31 gaussian", "31x31 random"]
+        for line in memory_check(every if not args.quick else ["31x31 random"]):
+            met += line.endswith("met")
+            missed += line.endswith("MISSED")
+            print(line, flush=True)
+    print(f"\ntargets met: {met}, missed: {missed}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
