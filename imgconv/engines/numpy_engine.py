@@ -1038,16 +1038,7 @@ class _MatmulRoute(_Route):
     """
 
     name = "matmul"
-
-    @staticmethod
-    def applicable(info: _KernelInfo, dtype: np.dtype, delta: float,
-                   float_output: bool = False) -> str | None:
-        """None when the route can run, else why not."""
-        if info.factors is None:
-            return "the kernel is not separable (rank 1)"
-        if dtype == np.uint16 and not float_output and not info.factors_exact:
-            return "its 1-D factors give the kernel only to float32 precision, too coarse for uint16 results"
-        return None
+    applicable = staticmethod(_SeparableRoute.applicable)  # the same kernels as the separable route
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
