@@ -184,7 +184,7 @@ def _is_image_file(path: str) -> bool:
 
 
 # -- 2. jobs ----------------------------------------------------------------------------------
-def plan_jobs(sources: Sequence[Source], output: str | None, tag: str) -> list[Job]:
+def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, several: bool = False) -> list[Job]:
     """Pair every source with its output path.
 
     * one file named directly: ``output`` is the file to write (``-``: standard output;
@@ -194,7 +194,7 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str) -> list[J
       which the input tree is mirrored and files keep their names; without ``-o`` each
       output goes beside its input with the tag.
     """
-    batch = len(sources) != 1 or sources[0].from_folder
+    batch = several or len(sources) != 1 or sources[0].from_folder  # several: INPUT... named more than one
     if not batch:
         source = sources[0]
         if output is None:

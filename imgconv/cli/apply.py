@@ -140,7 +140,7 @@ def apply_command(
         from ..imageio import format_for
 
         format_for(fmt)  # an unknown format is a usage error before any work
-    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag)
+    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag, several=len(inputs) > 1)
     to_stdout = any(job.output == STDIO for job in jobs)
     if report == STDIO and to_stdout:
         raise UsageError("--report - and -o - would both write to standard output; give --report FILE.json")
