@@ -318,10 +318,26 @@ def _input_format(path: str, data: bytes) -> str:
 
 def _worker_setup() -> None:
     # Each worker is one process of the pool: let OpenCV use one thread in each, so that
-    # N workers on N cores do not fight N x N threads.
+    # N workers on N cores do not fight N x N threads. Ctrl-C reaches the whole process
+    # group: an idle worker ignores it (else multiprocessing prints a traceback), a busy
+    # one stops its job (see _run_in_worker) and the main process reports.
+    import signal
+
     from ._cv import cv2
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2().setNumThreads(1)
+
+
+def _run_in_worker(*args, **kwargs) -> JobResult:  # noqa: ANN002, ANN003
+    """:func:`run_job` in a pool process, interruptible by Ctrl-C only while it runs."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return run_job(*args, **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_jobs(
@@ -351,6 +367,7 @@ def run_jobs(
         for job in jobs:
             yield run_job(job, kernels, options, **settings)
         return
+    task = run_job if executor_factory else _run_in_worker
     factory = executor_factory or (
         lambda n: concurrent.futures.ProcessPoolExecutor(max_workers=n, initializer=_worker_setup)
     )
@@ -359,7 +376,7 @@ def run_jobs(
     queue = iter(jobs)
     try:
         for job in queue:
-            pending.add(pool.submit(run_job, job, kernels, options, **settings))
+            pending.add(pool.submit(task, job, kernels, options, **settings))
             if len(pending) >= 2 * workers:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
                 yield from (future.result() for future in done)

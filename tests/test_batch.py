@@ -1,0 +1,730 @@
+"""Batch folders and shell pipelines (issue 4), as a user meets them.
+
+Every CLI test runs the real program in a subprocess (``python -m imgconv``) and asserts
+what a shell sees: the exit code, stdout, stderr and the files on disk. Expected pixels
+come from ``cv2.filter2D`` called directly on the decoded input, never from imgconv.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+EDGE = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], np.float32)
+BLUR = np.ones((3, 3), np.float32) / 9
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
+SUMMARY = re.compile(r"^(\d+) done, (\d+) failed, (\d+) skipped in ")
+REPORT_KEYS = {"input", "output", "status", "error", "milliseconds", "engine"}
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def run(*args: str | Path, stdin: bytes = b"", cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "imgconv", *map(str, args)],
+        input=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def load(path: Path | str) -> np.ndarray:
+    image = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image is not None, f"{path} does not decode"
+    return image
+
+
+def decode(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image is not None, "the bytes do not decode"
+    return image
+
+
+def filt(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return cv2.filter2D(image, -1, kernel.astype(np.float32), borderType=cv2.BORDER_REFLECT_101)
+
+
+def assert_filtered(output: Path, source: Path, *kernels: np.ndarray) -> None:
+    expect = load(source)
+    for kernel in kernels:
+        expect = filt(expect, kernel)
+    got = load(output)
+    assert got.shape == expect.shape and got.dtype == expect.dtype, (output, got.shape, expect.shape)
+    assert np.array_equal(got, expect), f"{output}: pixels differ from cv2.filter2D on {source}"
+
+
+def files_under(root: Path) -> set[str]:
+    """Every entry below ``root`` that is not a folder (hidden ones too), as relative paths."""
+    found = set()
+    for folder, dirs, names in os.walk(root):
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            found.add(os.path.relpath(os.path.join(folder, name), root))
+    return found
+
+
+def stderr_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    err = proc.stderr.decode()
+    assert "Traceback" not in err, err
+    return err.splitlines()
+
+
+def summary_counts(proc: subprocess.CompletedProcess) -> tuple[int, int, int]:
+    lines = stderr_lines(proc)
+    assert lines, "no summary line on stderr"
+    match = SUMMARY.match(lines[-1])
+    assert match, f"the last stderr line is not the summary: {lines[-1]!r}"
+    return tuple(int(g) for g in match.groups())  # type: ignore[return-value]
+
+
+def no_temporaries(root: Path) -> None:
+    left = [p for p in glob.glob(str(root / "**" / ".imgconv-*"), recursive=True)]
+    left += glob.glob(str(root / ".imgconv-*"))
+    assert left == [], left
+
+
+def copy_sample(name: str, destination: Path) -> Path:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLES / name, destination)
+    return destination
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """photos/{a,b}.png, photos/sub/c.png, photos/sub/deep/d.png and things to skip."""
+    root = tmp_path / "photos"
+    copy_sample("camera.png", root / "a.png")  # grey
+    copy_sample("astronaut.png", root / "b.png")  # colour
+    copy_sample("chelsea.png", root / "sub" / "c.png")
+    copy_sample("coffee.png", root / "sub" / "deep" / "d.png")
+    (root / "readme.txt").write_text("not an image\n")
+    return root
+
+
+IMAGES = ["a.png", "b.png", os.path.join("sub", "c.png"), os.path.join("sub", "deep", "d.png")]
+
+
+def add_things_to_skip(root: Path) -> None:
+    copy_sample("brick.png", root / ".hidden.png")
+    copy_sample("brick.png", root / ".secret" / "x.png")
+    copy_sample("brick.png", root / "sub" / ".cache" / "y.png")
+    os.mkfifo(root / "fifo.png")
+    os.mkfifo(root / "sub" / "pipe.jpg")
+    os.symlink(root / "gone.png", root / "dangling.png")
+    os.symlink("..", root / "sub" / "loop")  # sub/loop/sub/loop/... forever
+    os.symlink("a.png", root / "alias.png")  # the same file again
+
+
+# -- mirrored trees and naming ----------------------------------------------------------------
+def test_recursive_mirrors_the_tree(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos, "-o", out, "--recursive")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b""
+    assert summary_counts(proc) == (4, 0, 0)
+    assert files_under(out) == set(IMAGES)
+    for rel in IMAGES:
+        assert_filtered(out / rel, photos / rel, EDGE)
+    no_temporaries(tmp_path)
+
+
+def test_without_recursive_only_the_top_level(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert summary_counts(proc) == (2, 0, 0)
+    assert files_under(out) == {"a.png", "b.png"}
+    assert not (out / "sub").exists()
+    assert_filtered(out / "a.png", photos / "a.png", EDGE)
+
+
+def test_without_o_outputs_go_beside_the_inputs(photos: Path, tmp_path: Path) -> None:
+    jpeg = photos / "sub" / "photo.jpg"
+    ok, buf = cv2.imencode(".jpg", load(SAMPLES / "coffee.png"))
+    jpeg.write_bytes(buf.tobytes())
+    before = {rel: (photos / rel).read_bytes() for rel in IMAGES}
+    proc = run("apply", "edge", photos, "--recursive")
+    assert proc.returncode == 0, proc.stderr
+    assert summary_counts(proc) == (5, 0, 0)
+    new = files_under(photos) - set(IMAGES) - {"readme.txt", "sub/photo.jpg"}
+    assert new == {"a.edge.png", "b.edge.png", "sub/c.edge.png", "sub/deep/d.edge.png", "sub/photo.edge.jpg"}
+    for rel in IMAGES:
+        assert (photos / rel).read_bytes() == before[rel]  # inputs untouched
+        root, ext = os.path.splitext(rel)
+        assert_filtered(photos / f"{root}.edge{ext}", photos / rel, EDGE)
+    written = load(photos / "sub" / "photo.edge.jpg")
+    assert (photos / "sub" / "photo.edge.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # still a JPEG
+    assert cv2.PSNR(written, filt(load(jpeg), EDGE)) > 30
+
+
+def test_glob_option_filters_by_name(photos: Path, tmp_path: Path) -> None:
+    ok, buf = cv2.imencode(".jpg", load(SAMPLES / "coffee.png"))
+    (photos / "sub" / "photo.jpg").write_bytes(buf.tobytes())
+    (photos / "e.jpg").write_bytes(buf.tobytes())
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos, "-o", out, "--recursive", "--glob", "*.png")
+    assert proc.returncode == 0, proc.stderr
+    assert files_under(out) == set(IMAGES)  # no .jpg
+    only_c = run("apply", "blur", photos, "-o", tmp_path / "only-c", "--recursive", "--glob", "c.*")
+    assert only_c.returncode == 0, only_c.stderr
+    assert files_under(tmp_path / "only-c") == {"sub/c.png"}
+    assert_filtered(tmp_path / "only-c" / "sub" / "c.png", photos / "sub" / "c.png", BLUR)
+
+
+def test_quoted_glob_patterns_are_expanded_by_imgconv(photos: Path, tmp_path: Path) -> None:
+    add_things_to_skip(photos)
+    out = tmp_path / "out"
+    proc = run("apply", "edge", "photos/*.png", "-o", out, cwd=tmp_path, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    # hidden files, the FIFO and the dangling link match no image (glob skips dot-files)
+    assert files_under(out) == {"a.png", "b.png"}
+    assert_filtered(out / "b.png", photos / "b.png", EDGE)
+    deep = run("apply", "edge", "photos/**/*.png", "-o", tmp_path / "deep", cwd=tmp_path, timeout=30)
+    assert deep.returncode == 0, deep.stderr
+    written = files_under(tmp_path / "deep")
+    assert {os.path.basename(p) for p in written} == {"a.png", "b.png", "c.png", "d.png"}
+    assert len(written) == 4
+
+
+def test_files_and_folders_mixed(photos: Path, tmp_path: Path) -> None:
+    single = copy_sample("brick.png", tmp_path / "elsewhere" / "brick.png")
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos / "a.png", photos / "sub", single, "-o", out, "--recursive")
+    assert proc.returncode == 0, proc.stderr
+    assert summary_counts(proc) == (4, 0, 0)
+    # a file keeps its name; a folder's tree is mirrored below -o
+    assert files_under(out) == {"a.png", "c.png", "deep/d.png", "brick.png"}
+    assert_filtered(out / "a.png", photos / "a.png", EDGE)
+    assert_filtered(out / "c.png", photos / "sub" / "c.png", EDGE)
+    assert_filtered(out / "deep" / "d.png", photos / "sub" / "deep" / "d.png", EDGE)
+    assert_filtered(out / "brick.png", single, EDGE)
+
+
+# -- skip rules ---------------------------------------------------------------------------------
+def test_skip_rules_in_folders(photos: Path, tmp_path: Path) -> None:
+    add_things_to_skip(photos)
+    out = tmp_path / "out"
+    report = tmp_path / "report.json"
+    proc = run("apply", "edge", photos, "-o", out, "--recursive", "--report", report, "--workers", "2", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert summary_counts(proc) == (4, 0, 0)
+    records = json.loads(report.read_text())
+    inputs = [os.path.relpath(r["input"], photos) for r in records]
+    # each real image once; not the hidden ones, readme.txt, the FIFOs, the dangling link,
+    # nor anything again through sub/loop or alias.png
+    assert len(inputs) == 4, inputs
+    real = {os.path.realpath(photos / i) for i in inputs}
+    assert real == {os.path.realpath(photos / rel) for rel in IMAGES}
+    assert files_under(out) == set(IMAGES)
+    assert {r["status"] for r in records} == {"done"}
+
+
+def test_a_fifo_named_directly_does_not_hang(photos: Path, tmp_path: Path) -> None:
+    os.mkfifo(photos / "fifo.png")
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos / "fifo.png", photos / "a.png", "-o", out, timeout=30)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert files_under(out) == {"a.png"}
+    lines = stderr_lines(proc)
+    naming = [line for line in lines if "fifo.png" in line]
+    if proc.returncode == 1:  # reported as a failure: once, in one line
+        assert len(naming) == 1 and naming[0].startswith("imgconv: "), lines
+    assert_filtered(out / "a.png", photos / "a.png", EDGE)
+
+
+def test_a_dangling_symlink_named_directly_fails_cleanly(photos: Path, tmp_path: Path) -> None:
+    os.symlink(photos / "gone.png", photos / "dangling.png")
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos / "dangling.png", photos / "a.png", "-o", out)
+    assert proc.returncode == 1
+    lines = stderr_lines(proc)
+    assert [line for line in lines if "dangling.png" in line and line.startswith("imgconv: ")] != []
+    assert summary_counts(proc) == (1, 1, 0)
+    assert files_under(out) == {"a.png"}
+
+
+def test_symlink_loop_terminates_and_each_file_once(photos: Path, tmp_path: Path) -> None:
+    os.symlink("..", photos / "sub" / "loop")
+    os.symlink(photos, photos / "sub" / "deep" / "up")  # an absolute loop too
+    out = tmp_path / "out"
+    proc = run("apply", "edge", photos, "-o", out, "--recursive", "--report", "-", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(proc.stdout)
+    assert sorted(os.path.realpath(r["input"]) for r in records) == sorted(os.path.realpath(photos / r) for r in IMAGES)
+    assert len(files_under(out)) == 4
+
+
+def test_the_same_file_given_twice_is_processed_once(photos: Path, tmp_path: Path) -> None:
+    a = photos / "a.png"
+    os.symlink(a, photos / "alias.png")
+    proc = run("apply", "edge", a, a, photos / "alias.png", "--report", tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads((tmp_path / "r.json").read_text())) == 1
+    assert files_under(photos) - set(IMAGES) - {"readme.txt", "alias.png"} == {"a.edge.png"}
+    assert_filtered(photos / "a.edge.png", a, EDGE)
+
+
+def test_the_same_file_twice_into_a_new_output_folder(photos: Path, tmp_path: Path) -> None:
+    # Two INPUTs make -o a folder (contract: "a folder (several inputs ...)"), even when
+    # they turn out to be the same file.
+    a = photos / "a.png"
+    out = tmp_path / "out"
+    proc = run("apply", "edge", a, a, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_dir()
+    assert files_under(out) == {"a.png"}
+    assert_filtered(out / "a.png", a, EDGE)
+
+
+# -- never overwrite ----------------------------------------------------------------------------
+@pytest.mark.parametrize("how", ["hardlink", "symlink"])
+def test_an_output_that_is_a_link_to_an_input_is_refused(photos: Path, tmp_path: Path, how: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    link = getattr(os, "link" if how == "hardlink" else "symlink")
+    link(photos / "a.png", out / "a.png")
+    before = (photos / "a.png").read_bytes()
+    proc = run("apply", "edge", photos, "-o", out, "--overwrite")
+    assert proc.returncode == 1
+    assert (photos / "a.png").read_bytes() == before
+    lines = stderr_lines(proc)
+    errors = [line for line in lines if line.startswith("imgconv: ")]
+    assert len(errors) == 1 and str(out / "a.png") in errors[0], lines
+    assert summary_counts(proc) == (1, 1, 0)
+    assert_filtered(out / "b.png", photos / "b.png", EDGE)  # the other one is done
+
+
+def test_default_output_name_that_is_a_hard_link_to_the_input(photos: Path, tmp_path: Path) -> None:
+    os.link(photos / "a.png", photos / "a.edge.png")
+    before = (photos / "a.png").read_bytes()
+    proc = run("apply", "edge", photos / "a.png", photos / "b.png", "--overwrite")
+    assert proc.returncode == 1
+    assert (photos / "a.png").read_bytes() == before
+    assert (photos / "a.edge.png").read_bytes() == before
+    assert summary_counts(proc) == (1, 1, 0)
+    assert_filtered(photos / "b.edge.png", photos / "b.png", EDGE)
+
+
+def test_output_folder_that_is_the_input_folder(photos: Path) -> None:
+    before = {rel: (photos / rel).read_bytes() for rel in IMAGES}
+    proc = run("apply", "edge", photos, "-o", photos, "--recursive", "--overwrite")
+    assert proc.returncode == 1
+    assert summary_counts(proc) == (0, 4, 0)
+    errors = [line for line in stderr_lines(proc) if line.startswith("imgconv: ")]
+    assert len(errors) == 4
+    for rel in IMAGES:
+        assert (photos / rel).read_bytes() == before[rel]
+    assert files_under(photos) == set(IMAGES) | {"readme.txt"}
+
+
+def test_single_input_onto_itself_without_overwrite(photos: Path) -> None:
+    before = (photos / "b.png").read_bytes()
+    proc = run("apply", "edge", photos / "b.png", "-o", photos / "b.png")
+    assert proc.returncode == 1
+    lines = stderr_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("imgconv: ") and "b.png" in lines[0]
+    assert (photos / "b.png").read_bytes() == before
+
+
+def test_existing_output_without_overwrite_fails_and_others_continue(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "sub" / "c.png").write_bytes(b"precious")
+    proc = run("apply", "edge", photos, "-o", out, "--recursive")
+    assert proc.returncode == 1
+    assert (out / "sub" / "c.png").read_bytes() == b"precious"
+    errors = [line for line in stderr_lines(proc) if line.startswith("imgconv: ")]
+    assert len(errors) == 1 and str(out / "sub" / "c.png") in errors[0], errors
+    assert summary_counts(proc) == (3, 1, 0)
+    for rel in ("a.png", "b.png", "sub/deep/d.png"):
+        assert_filtered(out / rel, photos / rel, EDGE)
+    no_temporaries(tmp_path)
+
+
+def test_existing_output_symlink_is_replaced_not_followed(photos: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.png"
+    shutil.copy(SAMPLES / "brick.png", victim)
+    before = victim.read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(victim, out / "a.png")
+    proc = run("apply", "edge", photos, "-o", out, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_bytes() == before
+    assert not (out / "a.png").is_symlink()
+    assert (out / "a.png").is_file()
+    assert_filtered(out / "a.png", photos / "a.png", EDGE)
+
+
+# -- a corrupt file in the middle, reports ------------------------------------------------------
+@pytest.fixture
+def with_corrupt(tmp_path: Path) -> Path:
+    root = tmp_path / "batch"
+    copy_sample("camera.png", root / "a.png")
+    good = (SAMPLES / "chelsea.png").read_bytes()
+    (root / "b.png").write_bytes(good[: len(good) // 2])  # truncated: the middle one of three
+    copy_sample("coffee.png", root / "c.png")
+    return root
+
+
+def check_report(records: list, root: Path, out: Path, failure_line: str) -> None:
+    assert isinstance(records, list) and len(records) == 3
+    by_input = {r["input"]: r for r in records}
+    assert set(by_input) == {str(root / n) for n in ("a.png", "b.png", "c.png")}
+    for name in ("a.png", "b.png", "c.png"):
+        record = by_input[str(root / name)]
+        assert set(record) == REPORT_KEYS, record
+        assert record["output"] == str(out / name)
+        assert record["engine"] == "cv2"
+        assert isinstance(record["milliseconds"], (int, float)) and record["milliseconds"] >= 0
+        if name == "b.png":
+            assert record["status"] == "failed"
+            assert isinstance(record["error"], str) and "b.png" in record["error"]
+            assert failure_line == f"imgconv: {record['error']}"
+        else:
+            assert record["status"] == "done" and record["error"] is None
+
+
+def test_corrupt_file_in_the_middle_of_a_batch(with_corrupt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = tmp_path / "report.json"
+    proc = run("apply", "edge", with_corrupt, "-o", out, "--report", report, "--workers", "2")
+    assert proc.returncode == 1
+    assert proc.stdout == b""
+    lines = stderr_lines(proc)
+    naming = [line for line in lines if "b.png" in line]
+    assert len(naming) == 1 and naming[0].startswith("imgconv: "), lines
+    assert len(lines) == 2  # the failure and the summary, nothing else
+    assert summary_counts(proc) == (2, 1, 0)
+    assert files_under(out) == {"a.png", "c.png"}
+    assert_filtered(out / "a.png", with_corrupt / "a.png", EDGE)
+    assert_filtered(out / "c.png", with_corrupt / "c.png", EDGE)
+    check_report(json.loads(report.read_text()), with_corrupt, out, naming[0])
+    no_temporaries(tmp_path)
+
+
+def test_report_to_stdout_is_the_only_thing_on_stdout(with_corrupt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("apply", "edge", with_corrupt, "-o", out, "--report", "-")
+    assert proc.returncode == 1
+    records = json.loads(proc.stdout.decode())  # the whole of stdout is one JSON document
+    naming = [line for line in stderr_lines(proc) if "b.png" in line]
+    assert len(naming) == 1
+    check_report(records, with_corrupt, out, naming[0])
+
+
+# -- resumable ----------------------------------------------------------------------------------
+def test_skip_existing_resumes_an_interrupted_batch(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    names = [f"img{i}.png" for i in range(6)]
+    base = load(SAMPLES / "astronaut.png")
+    root.mkdir()
+    for i, name in enumerate(names):
+        cv2.imwrite(str(root / name), np.roll(base, 37 * i, axis=1))
+    out = tmp_path / "out"
+    first = run("apply", "sharpen", root, "-o", out, "--quiet")
+    assert first.returncode == 0, first.stderr
+    old = 1_000_000_000 * 10**9  # 2001: any rewrite would change it
+    for name in names:
+        os.utime(out / name, ns=(old, old))
+    redo = {"img1.png", "img4.png"}
+    for name in redo:
+        (out / name).unlink()
+    report = tmp_path / "r.json"
+    second = run("apply", "sharpen", root, "-o", out, "--skip-existing", "--report", report)
+    assert second.returncode == 0, second.stderr
+    assert summary_counts(second) == (2, 0, 4)
+    statuses = {os.path.basename(r["input"]): r["status"] for r in json.loads(report.read_text())}
+    assert statuses == {name: ("done" if name in redo else "skipped") for name in names}
+    for name in names:
+        if name in redo:
+            assert_filtered(out / name, root / name, SHARPEN)
+        else:
+            assert os.stat(out / name).st_mtime_ns == old, name
+
+
+# -- kernel chains ------------------------------------------------------------------------------
+def test_kernel_chain_blur_then_sharpen(photos: Path) -> None:
+    proc = run("apply", "blur+sharpen", photos / "b.png")
+    assert proc.returncode == 0, proc.stderr
+    out = photos / "b.blur+sharpen.png"
+    assert out.exists(), sorted(files_under(photos))
+    assert_filtered(out, photos / "b.png", BLUR, SHARPEN)
+    # the order matters, and is the order written
+    piped = run("apply", "sharpen+blur", "-", "-o", "-", "--format", "png", stdin=(photos / "b.png").read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    assert np.array_equal(decode(piped.stdout), filt(filt(load(photos / "b.png"), SHARPEN), BLUR))
+
+
+def test_a_plus_inside_a_number_is_not_a_chain(photos: Path, tmp_path: Path) -> None:
+    g = cv2.getGaussianKernel(5, 1.0)
+    proc = run("apply", "gaussian:size=5,sigma=1e+0", photos / "b.png", "-o", tmp_path / "g.png")
+    assert proc.returncode == 0, proc.stderr
+    assert_filtered(tmp_path / "g.png", photos / "b.png", g @ g.T)
+    # the brief's spelling: sigma only, the size taken from it; one kernel, same as sigma=1
+    plus = run("apply", "gaussian:sigma=1e+0", photos / "b.png", "-o", tmp_path / "plus.png")
+    plain = run("apply", "gaussian:sigma=1", photos / "b.png", "-o", tmp_path / "plain.png")
+    assert plus.returncode == 0 and plain.returncode == 0, (plus.stderr, plain.stderr)
+    assert np.array_equal(load(tmp_path / "plus.png"), load(tmp_path / "plain.png"))
+    assert not np.array_equal(load(tmp_path / "plus.png"), load(photos / "b.png"))
+
+
+# -- workers, summary ---------------------------------------------------------------------------
+def test_workers_give_identical_bytes_and_summary_unless_quiet(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    base = load(SAMPLES / "coffee.png")
+    for i in range(8):
+        cv2.imwrite(str(root / f"p{i}.png"), np.roll(base, 23 * i, axis=0))
+    one = run("apply", "laplacian", root, "-o", tmp_path / "w1", "--workers", "1")
+    two = run("apply", "laplacian", root, "-o", tmp_path / "w2", "--workers", "2", "--quiet")
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
+    assert summary_counts(one) == (8, 0, 0)
+    assert len(stderr_lines(one)) == 1
+    assert two.stderr == b"" and two.stdout == b""
+    assert files_under(tmp_path / "w1") == files_under(tmp_path / "w2") == {f"p{i}.png" for i in range(8)}
+    for i in range(8):
+        assert (tmp_path / "w1" / f"p{i}.png").read_bytes() == (tmp_path / "w2" / f"p{i}.png").read_bytes()
+    laplacian = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
+    assert_filtered(tmp_path / "w2" / "p3.png", root / "p3.png", laplacian)
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------------
+def wait_for_group_to_end(pgid: int, seconds: float = 5) -> bool:
+    """True when no process of the group remains (killing the rest if some do)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(pgid, signal.SIGKILL)
+    return False
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    image = cv2.resize(load(SAMPLES / "astronaut.png"), (1200, 1200), interpolation=cv2.INTER_CUBIC)
+    image = cv2.add(image, np.random.default_rng(4).integers(0, 24, image.shape, dtype=np.uint8))
+    ok, buf = cv2.imencode(".png", image)
+    for i in range(30):
+        buf.tofile(str(root / f"img{i:02d}.png"))  # separate files, same content
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgconv", "apply", "gaussian:size=31", str(root), "-o", str(out), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(1.5)
+        deadline = time.monotonic() + 20  # a loaded machine: wait until the batch is under way
+        while not glob.glob(str(out / "*.png")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the batch finished before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert wait_for_group_to_end(proc.pid), "worker processes outlived imgconv"
+    err = stderr.decode()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert stdout == b""
+    no_temporaries(tmp_path)
+    written = sorted(files_under(out)) if out.exists() else []
+    assert len(written) < 30, "nothing was interrupted"
+    g = cv2.getGaussianKernel(31, 0)
+    expect = filt(image, g @ g.T)
+    for name in written:
+        assert name.startswith("img") and name.endswith(".png"), written
+        assert np.array_equal(load(out / name), expect), name  # complete, correct files only
+
+
+def test_ctrl_c_while_a_worker_waits_for_work(tmp_path: Path) -> None:
+    # Two files, two workers: one worker finishes the small file and then waits for work
+    # while the other is still busy with the big one. Ctrl-C reaches both (the terminal
+    # sends SIGINT to the whole foreground process group): the waiting one must not print
+    # a Python traceback either.
+    root = tmp_path / "in"
+    root.mkdir()
+    image = load(SAMPLES / "astronaut.png")
+    cv2.imwrite(str(root / "a-big.png"), cv2.resize(image, (2500, 2500), interpolation=cv2.INTER_CUBIC))
+    cv2.imwrite(str(root / "b-small.png"), image[:64, :64])
+    chain = "+".join(["gaussian:size=31"] * 12)  # slow enough on the big one
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgconv", "apply", chain, str(root), "-o", str(out), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (out / "b-small.png").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the worker that wrote it is back, waiting for the next job
+        assert proc.poll() is None and not (out / "a-big.png").exists(), "the big file was done too soon"
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert wait_for_group_to_end(proc.pid), "worker processes outlived imgconv"
+    err = stderr.decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "interrupted" in err, err
+    assert stdout == b""
+    no_temporaries(tmp_path)
+    assert files_under(out) == {"b-small.png"}
+
+
+# -- pipelines ----------------------------------------------------------------------------------
+def test_stdin_to_stdout_png(photos: Path) -> None:
+    proc = run("apply", "edge", "-", "-o", "-", "--format", "png", stdin=(photos / "b.png").read_bytes())
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    assert proc.stdout.startswith(b"\x89PNG\r\n\x1a\n") and proc.stdout.endswith(b"IEND\xaeB`\x82")
+    assert np.array_equal(decode(proc.stdout), filt(load(photos / "b.png"), EDGE))
+
+
+def test_empty_stdin_is_a_one_line_error() -> None:
+    proc = run("apply", "edge", "-", "-o", "-", "--format", "png", stdin=b"")
+    assert proc.returncode == 1 and proc.stdout == b""
+    lines = stderr_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("imgconv: "), lines
+
+
+def test_truncated_png_on_stdin(photos: Path) -> None:
+    data = (photos / "b.png").read_bytes()
+    proc = run("apply", "edge", "-", "-o", "-", "--format", "png", stdin=data[: len(data) * 2 // 3])
+    assert proc.returncode == 1 and proc.stdout == b""
+    lines = stderr_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("imgconv: "), lines
+
+
+def test_reader_closing_early_is_quiet(tmp_path: Path) -> None:
+    big = tmp_path / "noise.png"
+    cv2.imwrite(str(big), np.random.default_rng(2).integers(0, 256, (1400, 1400, 3), dtype=np.uint8))
+    err = tmp_path / "err.txt"
+    proc = subprocess.run(
+        f'"{sys.executable}" -m imgconv apply edge - -o - --format png < "{big}" 2> "{err}" | head -c 100 > /dev/null;'
+        ' echo "${PIPESTATUS[0]}"',
+        shell=True,
+        executable="/bin/bash",
+        stdout=subprocess.PIPE,
+        timeout=60,
+    )
+    assert err.read_bytes() == b"", err.read_text()
+    assert int(proc.stdout.decode().strip()) != 0  # it could not deliver the image
+
+
+def test_stdout_is_only_image_bytes_with_a_report_file(photos: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    proc = run("apply", "sharpen", "-", "-o", "-", "--format", "png", "--report", report, stdin=(photos / "a.png").read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(b"\x89PNG\r\n\x1a\n") and proc.stdout.endswith(b"IEND\xaeB`\x82")
+    assert np.array_equal(decode(proc.stdout), filt(load(photos / "a.png"), SHARPEN))
+    records = json.loads(report.read_text())
+    assert len(records) == 1 and set(records[0]) == REPORT_KEYS
+    assert records[0]["input"] == "-" and records[0]["output"] == "-" and records[0]["status"] == "done"
+
+
+def test_report_dash_with_image_to_stdout_is_refused(photos: Path) -> None:
+    proc = run("apply", "edge", photos / "a.png", "-o", "-", "--report", "-")
+    assert proc.returncode == 2 and proc.stdout == b""
+    lines = stderr_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("imgconv: ")
+
+
+# -- the runner's executor is replaceable -------------------------------------------------------
+class CountingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool that remembers the most jobs it ever held at once."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(max_workers=n)
+        self.lock = threading.Lock()
+        self.held = 0
+        self.most = 0
+        self.submitted = 0
+        self.closed = False
+
+    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN201
+        with self.lock:
+            self.held += 1
+            self.submitted += 1
+            self.most = max(self.most, self.held)
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future) -> None:  # noqa: ANN001
+        with self.lock:
+            self.held -= 1
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.closed = True
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def test_run_jobs_with_a_thread_pool_executor(tmp_path: Path) -> None:
+    from imgconv.jobs import find_inputs, plan_jobs, run_jobs
+    from imgconv.kernels import load_kernel_chain
+    from imgconv.options import FilterOptions
+
+    root = tmp_path / "in"
+    root.mkdir()
+    base = load(SAMPLES / "camera.png")[:128, :128]
+    for i in range(12):
+        cv2.imwrite(str(root / f"t{i:02d}.png"), np.roll(base, 5 * i, axis=1))
+    (root / "t05.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    jobs = plan_jobs(find_inputs([str(root)]), str(tmp_path / "out"), "edge")
+    assert len(jobs) == 12
+    made: list[CountingExecutor] = []
+
+    def factory(n: int) -> CountingExecutor:
+        made.append(CountingExecutor(n))
+        return made[0]
+
+    consumed = []
+
+    def lazily():
+        for job in jobs:
+            consumed.append(job)
+            yield job
+
+    results = run_jobs(lazily(), load_kernel_chain("edge"), FilterOptions(), workers=2, executor_factory=factory)
+    first = next(results)
+    assert len(consumed) < len(jobs), "the runner read every job before the first result"
+    everything = [first, *results]
+    assert len(made) == 1 and made[0].submitted == 12
+    assert made[0].most <= 4  # bounded: at most 2 x workers in flight
+    assert len(everything) == 12
+    assert sorted(r.job.input for r in everything) == sorted(j.input for j in jobs)
+    status = {os.path.basename(r.job.input): r.status for r in everything}
+    assert status.pop("t05.png") == "failed" and set(status.values()) == {"done"}
+    for i in range(12):
+        if i != 5:
+            assert_filtered(tmp_path / "out" / f"t{i:02d}.png", root / f"t{i:02d}.png", EDGE)
+    assert made[0].closed  # the runner closed the executor it was given
