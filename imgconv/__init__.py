@@ -33,6 +33,12 @@ _EXPORTS = {
     "ImageWriteError": "imgconv.errors",
     "OutputExistsError": "imgconv.errors",
     "BORDER_NAMES": "imgconv.borders",
+    "diff": "imgconv.metrics",
+    "within_tolerance": "imgconv.metrics",
+    "ssim": "imgconv.metrics",
+    "ImageMismatchError": "imgconv.metrics",
+    "heatmap": "imgconv.report",
+    "html_report": "imgconv.report",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -17,6 +17,7 @@ from ..errors import ImgconvError
 from . import apply as _apply
 from . import bench as _bench
 from . import conv1d as _conv1d
+from . import diff as _diff
 from . import kernels as _kernels
 from . import shape as _shape
 
@@ -34,6 +35,7 @@ app.command("apply", no_args_is_help=True)(_apply.apply_command)
 app.add_typer(_kernels.app, name="kernels")
 app.command("shape", no_args_is_help=True)(_shape.shape_command)
 app.command("conv1d", no_args_is_help=True)(_conv1d.conv1d_command)
+app.command("diff", no_args_is_help=True)(_diff.diff_command)
 app.command("bench")(_bench.bench_command)
 
 
