@@ -75,10 +75,15 @@ class JobResult:
     milliseconds: float = 0.0
     pixels: int = 0
     explanation: str | None = None  # with explain=True: the route taken, and the output shape
+    comparison: dict | None = None  # with compare=True: the engines' agreement (see compare_engines)
+
+    @property
+    def engines_disagree(self) -> bool:
+        return self.comparison is not None and not self.comparison["agree"]
 
     def record(self, engine: str) -> dict:
         """The ``--report`` record of this job."""
-        return {
+        record = {
             "input": self.job.input,
             "output": self.job.output,
             "status": self.status,
@@ -86,6 +91,37 @@ class JobResult:
             "milliseconds": round(self.milliseconds, 3),
             "engine": engine,
         }
+        if self.comparison is not None:
+            record["comparison"] = self.comparison
+        return record
+
+
+def compare_engines(a, b, tolerance: float | None = None) -> dict:  # noqa: ANN001
+    """How far the numpy engine's result ``b`` is from the cv2 engine's ``a``.
+
+    The metrics of :func:`imgconv.metrics.diff` (without SSIM) plus ``tolerance`` and
+    ``agree``. Default tolerance: 1 level for integer images, 1e-5 relative (to
+    ``max(1, |a|)``) for float32 ones; a given tolerance is absolute.
+
+    >>> import numpy as np
+    >>> compare_engines(np.array([[1, 2]], np.uint8), np.array([[1, 3]], np.uint8))["agree"]
+    True
+    """
+    import numpy as np
+
+    from .metrics import diff
+
+    metrics = diff(a, b, with_ssim=False, names=("cv2 engine", "numpy engine"))
+    keep = ("max_abs", "mean_abs", "rmse", "psnr", "differing_pixels", "differing_fraction", "identical")
+    result = {key: metrics[key] for key in keep}
+    if tolerance is None and a.dtype.kind == "f":
+        scale = np.maximum(1.0, np.abs(a.astype(np.float64)))
+        worst = float(np.max(np.abs(a.astype(np.float64) - b) / scale)) if a.size else 0.0
+        result.update(tolerance="1e-5 relative", relative_max=worst, agree=bool(worst <= 1e-5))
+    else:
+        limit = 1 if tolerance is None else tolerance
+        result.update(tolerance=limit, agree=bool(metrics["max_abs"] <= limit))
+    return result
 
 
 def default_output(input_path: str, kernel: Kernel | str) -> str:
@@ -231,11 +267,14 @@ def run_job(
     skip_existing: bool = False,
     explain: bool = False,
     dry_run: bool = False,
+    compare: bool = False,
+    tolerance: float | None = None,
 ) -> JobResult:
     """Read, filter (with each kernel of a chain in turn) and write one image.
 
     ``explain`` records how each kernel is applied (engine route, output size);
-    ``dry_run`` stops after that, writing nothing.
+    ``dry_run`` stops after that, writing nothing. ``compare`` also filters with the numpy
+    engine and records how far it is from the result written (:func:`compare_engines`).
 
     Errors become a failed :class:`JobResult`. The output is never the input (by path,
     hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
@@ -248,10 +287,11 @@ def run_job(
     started = time.perf_counter()
     pixels = 0
     notes: list[str] = []
+    comparison = None
 
     def result(status, error=None):  # noqa: ANN001, ANN202
         note = " | ".join(notes) if notes else None
-        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels, note)
+        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels, note, comparison)
 
     try:
         to_stdout = job.output == STDIO
@@ -271,6 +311,7 @@ def run_job(
         image = decode_image(data, name=job.input, channel_order=options.channel_order)
         del data
         pixels = image.shape[0] * image.shape[1]
+        original = image if compare else None
         for kernel in chain:
             if explain or dry_run:
                 notes.append(describe(image, kernel, options))
@@ -286,6 +327,15 @@ def run_job(
                 notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
         if dry_run:
             return result("skipped")
+        if compare:
+            from dataclasses import replace as _replace
+
+            other, original = original, None
+            numpy_options = _replace(options, engine="numpy")
+            for kernel in chain:
+                other = apply(other, kernel, numpy_options)
+            comparison = compare_engines(image, other, tolerance)
+            del other
         encoded = encode_image(image, fmt, channel_order=options.channel_order, name=job.input if to_stdout else job.output)
         if to_stdout:
             write_stdout(encoded)
@@ -351,6 +401,8 @@ def run_jobs(
     skip_existing: bool = False,
     explain: bool = False,
     dry_run: bool = False,
+    compare: bool = False,
+    tolerance: float | None = None,
     executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
 ) -> Iterator[JobResult]:
     """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
@@ -361,7 +413,13 @@ def run_jobs(
     Ctrl-C) cancels what has not started; a job that is stopped midway leaves no file.
     """
     settings = dict(
-        output_format=output_format, overwrite=overwrite, skip_existing=skip_existing, explain=explain, dry_run=dry_run
+        output_format=output_format,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        explain=explain,
+        dry_run=dry_run,
+        compare=compare,
+        tolerance=tolerance,
     )
     if workers <= 1:
         for job in jobs:

@@ -42,7 +42,20 @@ def apply_command(
         help="Output file, - for standard output, or a folder for several inputs. "
         "Default: beside the input as NAME.KERNEL.EXT (photo.edge.jpg); stdin goes to stdout.",
     ),
-    engine: str = typer.Option("cv2", "--engine", metavar=_choices(ENGINE_NAMES), help="Convolution engine."),
+    engine: str = typer.Option(
+        "cv2",
+        "--engine",
+        metavar=_choices(ENGINE_NAMES + ("both",)),
+        help="Convolution engine; both: write the cv2 result, compare the numpy engine's with it "
+        "(one line per image on stderr, exit 1 beyond --tolerance).",
+    ),
+    tolerance: Optional[float] = typer.Option(
+        None,
+        "--tolerance",
+        metavar="T",
+        help="With --engine both: the largest difference accepted (default 1 level for integer "
+        "images, 1e-5 relative for float).",
+    ),
     border: str = typer.Option(DEFAULT_BORDER, "--border", metavar=_choices(BORDER_NAMES), help=_BORDER_HELP),
     border_value: float = typer.Option(0.0, "--border-value", metavar="V", help="Value of the constant border, in image units."),
     mode: str = typer.Option(
@@ -119,8 +132,13 @@ def apply_command(
         raise UsageError("--overwrite and --skip-existing contradict each other; choose one")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    compare = engine == "both"
+    if tolerance is not None and not compare:
+        raise UsageError("--tolerance goes with --engine both")
+    if tolerance is not None and not tolerance >= 0:
+        raise UsageError(f"--tolerance must be a number >= 0, got {tolerance}")
     options = FilterOptions(
-        engine=engine,
+        engine="cv2" if compare else engine,
         border=border,
         border_value=border_value,
         mode=mode,
@@ -158,6 +176,8 @@ def apply_command(
         skip_existing=skip_existing,
         explain=explain,
         dry_run=dry_run,
+        compare=compare,
+        tolerance=tolerance,
     )
     summary = _Summary(len(jobs), show_progress=batch and not quiet and sys.stderr.isatty())
     interrupted = False
@@ -174,6 +194,8 @@ def apply_command(
             if result.explanation:
                 arrow = "" if dry_run or result.job.output == STDIO else f" -> {_shown(result.job.output)}"
                 typer.echo(f"{_shown(result.job.input)}{arrow}: {result.explanation}", err=True)
+            if result.comparison is not None:
+                typer.echo(_comparison_line(result), err=True)
             if result.status == "failed":
                 _error(str(result.error))
             elif not batch and not quiet and not dry_run and result.job.output != STDIO:
@@ -188,6 +210,17 @@ def apply_command(
     failed = [r for r in summary.results if r.status == "failed"]
     if failed:
         raise typer.Exit(failed[0].error.exit_code if not batch and failed[0].error else 1)
+    if any(r.engines_disagree for r in summary.results):
+        raise typer.Exit(1)
+
+
+def _comparison_line(result) -> str:  # noqa: ANN001
+    c = result.comparison
+    verdict = "engines agree" if c["agree"] else "ENGINES DIFFER"
+    detail = f"max_abs {c['max_abs']:g}, {c['differing_pixels']} pixels differ ({c['differing_fraction']:.2e})"
+    if "relative_max" in c:
+        detail += f", relative {c['relative_max']:.2e}"
+    return f"{_shown(result.job.input)}: {verdict} (cv2 vs numpy): {detail}; tolerance {c['tolerance']}"
 
 
 class _Summary:

@@ -1,0 +1,70 @@
+"""apply --engine both: the cv2 result is written, the numpy engine is compared with it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import imgconv
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "imgconv", "apply", *args], capture_output=True, timeout=120)
+
+
+def test_agreeing_engines_exit_0_with_one_line_each(tmp_path: Path) -> None:
+    src = tmp_path / "camera.png"
+    shutil.copy(SAMPLES / "camera.png", src)
+    proc = run("sobel-x", str(src), "-o", str(tmp_path / "out.png"), "--engine", "both")
+    assert proc.returncode == 0 and proc.stdout == b""
+    lines = proc.stderr.decode().splitlines()
+    assert lines[0] == f"{src}: engines agree (cv2 vs numpy): max_abs 0, 0 pixels differ (0.00e+00); tolerance 1"
+    image = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
+    expect = cv2.filter2D(image, -1, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32))
+    assert np.array_equal(cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED), expect)
+
+
+def test_a_difference_beyond_the_tolerance_exits_1_but_writes_the_cv2_result(tmp_path: Path) -> None:
+    # a 31x31 Gaussian: OpenCV switches to a float32 DFT, whose noise moves a few pixels
+    # across a rounding boundary; the numpy engine computes them exactly
+    src = SAMPLES / "astronaut.png"
+    kernel = "gaussian:size=31,sigma=5"
+    image = imgconv.read_image(src)
+    a = imgconv.apply(image, kernel, engine="cv2").astype(int)
+    b = imgconv.apply(image, kernel, engine="numpy").astype(int)
+    differing = int(np.count_nonzero(np.any(a != b, axis=2)))
+    assert 0 < differing and np.abs(a - b).max() == 1  # the premise of this test
+    out = tmp_path / "soft.png"
+    report = tmp_path / "r.json"
+    proc = run(kernel, str(src), "-o", str(out), "--engine", "both", "--tolerance", "0", "--report", str(report))
+    assert proc.returncode == 1
+    assert "ENGINES DIFFER" in proc.stderr.decode() and "Traceback" not in proc.stderr.decode()
+    assert np.array_equal(imgconv.read_image(out), a.astype(np.uint8))  # the cv2 result
+    (record,) = json.loads(report.read_text())
+    assert record["engine"] == "both" and record["status"] == "done"
+    assert record["comparison"]["differing_pixels"] == differing and record["comparison"]["agree"] is False
+    again = run(kernel, str(src), "-o", str(tmp_path / "soft2.png"), "--engine", "both")  # default: 1 level
+    assert again.returncode == 0 and "engines agree" in again.stderr.decode()
+
+
+def test_tolerance_without_both_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("edge", str(SAMPLES / "camera.png"), "-o", str(tmp_path / "x.png"), "--tolerance", "1")
+    assert proc.returncode == 2 and proc.stderr.decode() == "imgconv: --tolerance goes with --engine both\n"
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_float_results_are_compared_relatively() -> None:
+    from imgconv.jobs import compare_engines
+
+    a = np.array([[1000.0, 0.5]], np.float32)
+    assert compare_engines(a, a * np.float32(1 + 5e-6))["agree"] is True  # 5e-6 relative
+    assert compare_engines(a, a * np.float32(1 + 5e-5))["agree"] is False  # 0.05 at 1000
+    assert compare_engines(a, a + np.float32([[0, 5e-6]]))["agree"] is True  # near 0: 1e-5 absolute
