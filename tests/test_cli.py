@@ -341,7 +341,10 @@ def test_version() -> None:
     assert (proc.returncode, proc.stdout.decode(), proc.stderr) == (0, f"imgconv {__version__}\n", b"")
 
 
-@pytest.mark.parametrize("command", [[], ["apply"], ["kernels"], ["kernels", "list"], ["kernels", "show"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["apply"], ["kernels"], ["kernels", "list"], ["kernels", "show"], ["diff"], ["shape"], ["conv1d"], ["bench"]],
+)
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     proc = run(*command, "--help")
     assert proc.returncode == 0 and proc.stderr == b""
