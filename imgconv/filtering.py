@@ -10,6 +10,11 @@
 4. the divisor folded into the weights and the offset passed as the engine's delta;
 5. the engine's correlation, in the image's depth when nothing else is asked (exactly
    ``cv2.filter2D``), otherwise in float32 followed by ``post`` and ``depth``.
+
+A combined kernel (``sobel``, ``kirsch``: ``"kernels"`` + ``"combine"``) correlates the
+image with each part in float32 (same engine, border and geometry), merges the results
+pixel by pixel (``magnitude``: ``sqrt(sum of squares)``; ``max``; ``sum``), then applies
+``post`` and ``depth`` as above.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from .borders import get_border, pad
 from .engines import CorrelationSpec, get_engine
 from .errors import UsageError
 from .geometry import Geometry
-from .kernels import Kernel, load_kernel
+from .kernels import COMBINE_HELP, Kernel, load_kernel
 from .options import FilterOptions
 
 __all__ = ["apply", "explain", "DTYPES"]
@@ -137,6 +142,10 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
     if kernel.per_channel:
         out = _apply_per_channel(engine, colour, kernel, spec, geometry, options, target)
         return _attach_alpha(out, alpha, spec, geometry, out_shape, target)
+    if kernel.combined:
+        merged = _apply_combined(engine, np.ascontiguousarray(colour), kernel, spec, geometry)
+        out = _finish(merged, source, target, options.post)
+        return _attach_alpha(out, alpha, spec, geometry, out_shape, target)
     if alpha is not None and options.premultiply:
         return _apply_premultiplied(engine, colour, alpha, spec, geometry, target, options.post)
     colour = np.ascontiguousarray(colour)
@@ -167,6 +176,11 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     extras = []
     if plan.kernel.per_channel:
         extras.append(f"one kernel per colour channel{' then pointwise mixing' if plan.kernel.pointwise is not None else ''}")
+    if plan.kernel.combined:
+        extras.append(
+            f"so for each of {len(plan.kernel.parts)} kernels, combined by {plan.kernel.combine}: "
+            f"{COMBINE_HELP[plan.kernel.combine]}"
+        )
     if not plan.geometry.is_plain:
         g = plan.geometry
         extras.append(
@@ -197,7 +211,7 @@ class _Plan:
 
     @property
     def float_output(self) -> bool:
-        return not (self.options.post == "clip" and self.target == self.source)
+        return self.kernel.combined or not (self.options.post == "clip" and self.target == self.source)
 
     @classmethod
     def make(cls, image: Any, kernel: Any, options: FilterOptions | None, kwargs: dict) -> "_Plan":
@@ -222,6 +236,11 @@ class _Plan:
             kernel = kernel.flipped()
         if options.premultiply and kernel.per_channel:
             raise UsageError("--premultiply does not combine with per-channel or pointwise kernels")
+        if options.premultiply and kernel.combined:
+            raise UsageError(
+                f"--premultiply does not combine with {kernel.name}, a combined kernel "
+                f"({kernel.combine} of {len(kernel.parts)} kernels)"
+            )
         if options.premultiply and _split_alpha(image)[1] is not None and abs(kernel.sum) < 1e-9:
             raise UsageError(
                 f"--premultiply filters alpha with the kernel, and {kernel.name} sums to 0 "
@@ -289,6 +308,28 @@ def _apply_per_channel(engine, colour, kernel, spec, geometry, options, target):
         if out.shape[2] == 1:
             out = out[:, :, 0]
     return out if native else _finish(out, source, target, options.post)
+
+
+def _apply_combined(engine, colour: np.ndarray, kernel: Kernel, spec: CorrelationSpec, geometry: Geometry) -> np.ndarray:  # noqa: ANN001
+    """Each part correlated in float32 (as ``spec``: border, geometry), then merged.
+
+    ``magnitude`` is ``sqrt(p1*p1 + p2*p2 + ...)``, ``max`` the largest, ``sum`` the sum,
+    all in float32, channel by channel.
+    """
+    merged = None
+    for part in kernel.parts:
+        part_spec = replace(spec, kernel=part.effective.astype(np.float32), anchor=part.anchor, delta=part.offset)
+        values = _correlate(engine, colour, part_spec, geometry, float_output=True).astype(np.float32, copy=False)
+        if kernel.combine == "magnitude":
+            values = values * values
+        if merged is None:
+            merged = values.copy()
+        elif kernel.combine == "max":
+            np.maximum(merged, values, out=merged)
+        else:
+            merged += values
+    assert merged is not None
+    return np.sqrt(merged) if kernel.combine == "magnitude" else merged
 
 
 def _dilated(spec: CorrelationSpec, dilation: tuple[int, int]) -> CorrelationSpec:

@@ -8,7 +8,16 @@ One parser, :func:`load_kernel`, reads every kernel spec the CLI and the API acc
   ``log:size=9,sigma=1.4``, ``motion:length=15,angle=30``;
 * an inline matrix: ``[[0,-1,0],[-1,5,-1],[0,-1,0]]`` (JSON);
 * a path to a kernel JSON file: anything ending in ``.json``, containing a ``/``, or naming
-  an existing file that is not a registered name.
+  an existing file that is not a registered name;
+* an ImageMagick kernel string: ``3x3: -1,-1,-1,-1,8,-1,-1,-1,-1``, ``WxH+X+Y: ...`` (the
+  origin ``+X+Y`` becomes the anchor), ``W: ...`` for a square; ``nan`` or a lone ``-``
+  ("not part of the neighbourhood") becomes a weight of 0;
+* a libvips matrix file ``*.mat`` (first line ``W H [scale [offset]]``, then H rows of W
+  numbers; scale is the divisor), or ``*.con``, the same text with whole numbers only.
+
+Combined kernels (``"kernels": [...]`` with ``"combine": "magnitude" | "max" | "sum"``)
+correlate the image with each part and combine the results pixel by pixel: ``sobel`` is
+the gradient magnitude ``sqrt(gx**2 + gy**2)``, ``kirsch`` the maximum of 8 compass kernels.
 
 A kernel's result pixel is ``sum(weights * pixels) / divisor + offset``, computed as a
 correlation (no flip) like ``cv2.filter2D``; the anchor is ``(x, y)`` = (column, row),
@@ -28,11 +37,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from .errors import KernelError
+from .errors import KernelError, UsageError
 
 __all__ = [
     "Kernel",
@@ -43,6 +52,9 @@ __all__ = [
     "kernel_names",
     "named_kernels",
     "PARAMETRIC",
+    "COMBINE_MODES",
+    "Factors",
+    "inspect_kernel",
     "MAX_KERNEL_SIDE",
     "MAX_KERNEL_FILE_BYTES",
 ]
@@ -56,10 +68,23 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Keys of the kernel JSON format; anything else is a typo we report rather than ignore.
 JSON_KEYS = (
     "name", "description", "source", "kernel", "divisor", "offset", "anchor", "normalize",
-    "channels", "pointwise",
+    "channels", "pointwise", "kernels", "combine",
 )
 # What `kernels show --json` adds; accepted and ignored so that its output is a kernel file.
-DERIVED_KEYS = ("shape", "sum", "separable", "rank")
+DERIVED_KEYS = (
+    "shape", "sum", "separable", "rank", "factors", "symmetric", "symmetry", "zero_sum",
+    "sums_to_one", "dilation", "effective_size", "flipped", "rotation",
+)
+
+COMBINE_MODES = ("magnitude", "max", "sum")
+"""How the results of a combined kernel's parts are merged, pixel by pixel."""
+COMBINE_HELP = {
+    "magnitude": "sqrt of the sum of the squared part results (gradient magnitude)",
+    "max": "the largest part result (compass filters)",
+    "sum": "the sum of the part results",
+}
+MAX_PARTS = 16
+"""The most kernels a combined kernel may have."""
 
 
 def _number_text(value: float) -> str:
@@ -75,6 +100,19 @@ def _jsonable(value: float) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
+class Factors(NamedTuple):
+    """A separable kernel's two 1-D factors: ``weights == outer(column, row)``.
+
+    ``exact`` is True when they were found in whole numbers (times a power of two), so the
+    product is exactly the weights; otherwise they come from the singular value
+    decomposition and reproduce the weights to rounding.
+    """
+
+    column: np.ndarray
+    row: np.ndarray
+    exact: bool
+
+
 @dataclass(frozen=True, eq=False)
 class Kernel:
     """A convolution kernel: weights, divisor, offset and anchor.
@@ -83,6 +121,7 @@ class Kernel:
     ----------
     weights : array_like
         2-D correlation weights (as ``cv2.filter2D`` takes them), before the divisor.
+        None for a combined kernel (``parts``): it takes its first part's.
     divisor : float
         The weighted sum is divided by it (``blur`` is ones with divisor 9).
     offset : float
@@ -92,6 +131,13 @@ class Kernel:
         ``(cols // 2, rows // 2)``.
     name, description, source : str
         What the kernel is called, what it does, and where its numbers come from.
+    channels : tuple of Kernel
+        One kernel per colour channel (RGB order); ``pointwise`` mixes channels afterwards.
+    parts, combine : tuple of Kernel, str
+        A combined kernel: the image is correlated with every part (2 to 16 kernels of one
+        size and anchor) and the results are merged pixel by pixel by ``combine``, one of
+        ``COMBINE_MODES``. ``weights``, ``divisor``, ``offset`` and ``anchor`` are then
+        those of the first part.
 
     Examples
     --------
@@ -100,6 +146,9 @@ class Kernel:
     ((1, 0), 1.0)
     >>> k.flipped().weights.tolist()
     [[1.0, 2.0, 1.0]]
+    >>> both = Kernel(None, parts=(Kernel([[-1, 0, 1]]), Kernel([[1, 0, -1]])), combine="max")
+    >>> both.combined, both.weights.tolist()
+    (True, [[-1.0, 0.0, 1.0]])
     """
 
     weights: Any
@@ -112,8 +161,12 @@ class Kernel:
     origin: str | None = field(default=None, compare=False)  # the file it came from, for errors
     channels: tuple["Kernel", ...] = ()
     pointwise: Any = None
+    parts: tuple["Kernel", ...] = ()
+    combine: str | None = None
 
     def __post_init__(self) -> None:
+        if self.parts or self.combine is not None:
+            self._take_first_part()
         if self.channels:
             _validate_channels(self.channels, self.origin)
             object.__setattr__(self, "channels", tuple(self.channels))
@@ -133,6 +186,32 @@ class Kernel:
             anchor = (cols // 2, rows // 2)
         anchor = _validate_anchor(anchor, rows, cols, self.origin)
         object.__setattr__(self, "anchor", anchor)
+
+    def _take_first_part(self) -> None:
+        """A combined kernel: check its parts; weights, divisor, offset, anchor = the first's."""
+        parts = _validate_parts(self.parts, self.combine, self.origin)
+        if self.channels or self.pointwise is not None:
+            raise KernelError('a combined kernel ("kernels") cannot also have channels or pointwise', self.origin)
+        first = parts[0]
+        if self.weights is not None:  # e.g. dataclasses.replace(): must be the first part's
+            given = (_validate_matrix(self.weights, self.origin), self.divisor, self.offset, self.anchor)
+            if not (
+                given[0].shape == first.shape
+                and np.array_equal(given[0], first.weights)
+                and given[1] == first.divisor
+                and given[2] == first.offset
+                and (given[3] is None or tuple(given[3]) == first.anchor)
+            ):
+                raise KernelError(
+                    "a combined kernel takes its weights, divisor, offset and anchor from its first "
+                    "part; give them inside each part",
+                    self.origin,
+                )
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "weights", first.weights)
+        object.__setattr__(self, "divisor", first.divisor)
+        object.__setattr__(self, "offset", first.offset)
+        object.__setattr__(self, "anchor", first.anchor)
 
     # -- derived values ---------------------------------------------------------------
     @property
@@ -179,29 +258,156 @@ class Kernel:
         """True when colour channels get their own kernels or are mixed (``pointwise``)."""
         return bool(self.channels) or self.pointwise is not None
 
-    def flipped(self) -> "Kernel":
-        """The kernel rotated by 180 degrees with its anchor mirrored.
+    @property
+    def combined(self) -> bool:
+        """True for a combined kernel: several parts merged by ``combine``."""
+        return bool(self.parts)
 
-        Correlating with the flipped kernel is the mathematical convolution
-        (``--mode convolve``). Per-channel kernels are each flipped; ``pointwise`` stays.
+    @property
+    def single(self) -> bool:
+        """True for one plain matrix (not per-channel, not combined)."""
+        return not (self.per_channel or self.combined)
+
+    def factors(self) -> Factors | None:
+        """The two 1-D factors of a separable kernel's weights, or None.
+
+        Whole-number (or whole times a power of two) weights give whole-number factors with
+        the row's numbers coprime, found exactly; other weights give float factors from the
+        singular value decomposition. Signs are chosen so that the factor with the larger
+        absolute sum (the smoothing one) sums to a positive number. The divisor is not
+        included: ``outer(column, row) / divisor`` is the effective kernel.
+
+        >>> f = load_kernel("sobel-x").factors()
+        >>> f.column.tolist(), f.row.tolist(), f.exact
+        ([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0], True)
         """
-        rows, cols = self.shape
-        ax, ay = self.anchor  # type: ignore[misc]
+        if not self.single or self.rank != 1:
+            return None
+        exact = _integer_factors(self.weights)
+        if exact is not None:
+            column, row = exact
+        else:
+            u, s, vt = np.linalg.svd(self.weights)
+            root = math.sqrt(float(s[0]))
+            # 12 significant digits: the decomposition's last-bit noise is not worth showing
+            column, row = (np.array([float(f"{v:.12g}") for v in f]) for f in (u[:, 0] * root, vt[0] * root))
+        column, row = _canonical_signs(np.asarray(column, np.float64), np.asarray(row, np.float64))
+        return Factors(column, row, exact is not None)
+
+    def symmetry(self) -> dict[str, str | None] | None:
+        """How the weights mirror: about the centre, left-right and up-down.
+
+        Each is ``"even"`` (the mirrored matrix is the same), ``"odd"`` (it is the negation,
+        as derivative kernels are) or None. ``centre`` compares with the 180-degree rotation,
+        which is what ``--mode convolve`` uses: an even kernel gives the same result either
+        way, an odd one the negated result (for a centred anchor). None for per-channel and
+        combined kernels.
+
+        >>> load_kernel("sobel-x").symmetry()
+        {'centre': 'odd', 'left_right': 'odd', 'up_down': 'even'}
+        """
+        if not self.single:
+            return None
+        w = self.weights
+        scale = float(np.abs(w).max()) or 1.0
+
+        def kind(mirrored: np.ndarray) -> str | None:
+            if np.allclose(mirrored, w, rtol=0, atol=1e-12 * scale):
+                return "even"
+            if np.allclose(mirrored, -w, rtol=0, atol=1e-12 * scale):
+                return "odd"
+            return None
+
+        return {"centre": kind(w[::-1, ::-1]), "left_right": kind(w[:, ::-1]), "up_down": kind(w[::-1, :])}
+
+    # -- transformed copies -------------------------------------------------------------
+    def _mapped(self, transform: Callable[[np.ndarray, tuple[int, int]], tuple[np.ndarray, tuple[int, int]]]) -> "Kernel":
+        """A copy with ``transform(weights, anchor)`` applied to every matrix it holds."""
+        if self.parts:
+            return Kernel(
+                None,
+                name=self.name,
+                description=self.description,
+                source=self.source,
+                origin=self.origin,
+                parts=tuple(part._mapped(transform) for part in self.parts),
+                combine=self.combine,
+            )
+        weights, anchor = transform(self.weights, self.anchor)  # type: ignore[arg-type]
         return Kernel(
-            self.weights[::-1, ::-1].copy(),
+            np.ascontiguousarray(weights),
             divisor=self.divisor,
             offset=self.offset,
-            anchor=(cols - 1 - ax, rows - 1 - ay),
+            anchor=anchor,
             name=self.name,
             description=self.description,
             source=self.source,
             origin=self.origin,
-            channels=tuple(k.flipped() for k in self.channels),
+            channels=tuple(k._mapped(transform) for k in self.channels),
             pointwise=self.pointwise,
         )
 
+    def flipped(self) -> "Kernel":
+        """The kernel rotated by 180 degrees with its anchor mirrored.
+
+        Correlating with the flipped kernel is the mathematical convolution
+        (``--mode convolve``). Per-channel kernels and the parts of a combined kernel are each
+        flipped; ``pointwise`` stays.
+        """
+
+        def flip(weights: np.ndarray, anchor: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+            rows, cols = weights.shape
+            return weights[::-1, ::-1], (cols - 1 - anchor[0], rows - 1 - anchor[1])
+
+        return self._mapped(flip)
+
+    def rotated(self, degrees: int) -> "Kernel":
+        """The kernel turned counter-clockwise by ``degrees`` (negative: clockwise).
+
+        Multiples of 90 are exact (``np.rot90``, the anchor turned with its cell); odd
+        multiples of 45 are for 3x3 kernels and move each of the 8 neighbours one place
+        round the ring per 45 degrees, as compass kernels (Kirsch, Robinson) are made.
+        Anything else is a :class:`~imgconv.errors.UsageError` saying what is allowed.
+
+        >>> load_kernel("sobel-x").rotated(90).weights.tolist()
+        [[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]
+        >>> Kernel([[5, 5, 5], [-3, 0, -3], [-3, -3, -3]]).rotated(45).weights.tolist()
+        [[5.0, 5.0, -3.0], [5.0, 0.0, -3.0], [-3.0, -3.0, -3.0]]
+        """
+        allowed = (
+            "multiples of 90 degrees (90, 180, 270, -90 ...) for any kernel, "
+            "or of 45 degrees (45, 135 ...) for 3x3 kernels; positive turns counter-clockwise"
+        )
+        if isinstance(degrees, bool) or not isinstance(degrees, (int, np.integer)) or degrees % 45:
+            raise UsageError(f"cannot rotate by {degrees!r} degrees; rotations are {allowed}")
+        steps = (int(degrees) // 45) % 8
+        if steps % 2:
+            shapes = {m.shape for m in self._matrices()}
+            if shapes != {(3, 3)}:
+                size = " and ".join(f"{r}x{c}" for r, c in sorted(shapes))
+                raise UsageError(
+                    f"cannot rotate the {size} kernel {self.name} by {degrees} degrees: a 45-degree "
+                    f"turn moves the ring of 8 neighbours, so it needs a 3x3 kernel; rotations are {allowed}"
+                )
+        turned = self._mapped(_ring_step) if steps % 2 else self
+        quarter_turns = steps // 2
+        if quarter_turns:
+            turned = turned._mapped(lambda w, a: _rot90(w, a, quarter_turns))
+        return turned
+
+    def _matrices(self) -> list[np.ndarray]:
+        """Every weight matrix the kernel holds (its parts' or channels', else its own)."""
+        if self.parts:
+            return [m for part in self.parts for m in part._matrices()]
+        return [self.weights] + [m for k in self.channels for m in k._matrices()]
+
     def to_dict(self) -> dict[str, Any]:
-        """The kernel in the JSON format (plus ``sum``, ``separable``, ``shape``, ``rank``)."""
+        """The kernel in the JSON format (plus ``sum``, ``separable``, ``shape``, ``rank``).
+
+        Per-channel and combined kernels keep their matrices in ``channels`` / ``kernels``;
+        the single-kernel keys (``kernel``, ``divisor`` ...) are then null.
+        """
+        single_keys = ("kernel", "divisor", "offset", "anchor", "sum", "separable", "rank")
         return {
             "name": self.name,
             "description": self.description,
@@ -216,22 +422,89 @@ class Kernel:
             "rank": self.rank,
         } | (
             # the weights live in each channel; the single-kernel keys are null
-            {key: None for key in ("kernel", "divisor", "offset", "anchor", "sum", "separable", "rank")}
-            | {"channels": [_channel_dict(k) for k in self.channels]}
+            {key: None for key in single_keys} | {"channels": [_channel_dict(k) for k in self.channels]}
             if self.channels
             else {}
         ) | (
             {"pointwise": [[_jsonable(v) for v in row] for row in self.pointwise]}
             if self.pointwise is not None
             else {}
+        ) | (
+            {key: None for key in single_keys}
+            | {"kernels": [_channel_dict(k) for k in self.parts], "combine": self.combine}
+            if self.parts
+            else {}
         )
 
     def __repr__(self) -> str:
         rows, cols = self.shape
+        if self.parts:
+            return (
+                f"Kernel(name={self.name!r}, shape={rows}x{cols}, {len(self.parts)} parts "
+                f"combined by {self.combine})"
+            )
         return (
             f"Kernel(name={self.name!r}, shape={rows}x{cols}, divisor={_number_text(self.divisor)}, "
             f"offset={_number_text(self.offset)}, anchor={self.anchor})"
         )
+
+
+# The 8 neighbours of a 3x3 kernel's centre, clockwise from the top-left corner (row, col).
+_RING = ((0, 0), (0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0))
+
+
+def _ring_step(weights: np.ndarray, anchor: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """A 3x3 kernel turned 45 degrees counter-clockwise: each neighbour one place round."""
+    out = weights.copy()
+    for i, cell in enumerate(_RING):
+        out[cell] = weights[_RING[(i + 1) % 8]]
+    ax, ay = anchor
+    if (ay, ax) in _RING:  # the anchor cell moves with its weight
+        ay, ax = _RING[(_RING.index((ay, ax)) - 1) % 8]
+    return out, (ax, ay)
+
+
+def _rot90(weights: np.ndarray, anchor: tuple[int, int], turns: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """``np.rot90`` (counter-clockwise) with the anchor cell turned along."""
+    ax, ay = anchor
+    for _ in range(turns % 4):
+        cols = weights.shape[1]
+        weights = np.rot90(weights)
+        ax, ay = ay, cols - 1 - ax  # cell (row r, col c) goes to (cols - 1 - c, r)
+    return weights, (ax, ay)
+
+
+def _integer_factors(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact factors of whole-number weights (or whole numbers times a power of two)."""
+    from .engines.analysis import integer_factors, integer_form
+
+    scale, ints, _shift = integer_form(weights)
+    if ints is None or np.abs(ints).max() >= 2**31:
+        return None
+    if scale != 1.0 and math.frexp(scale)[0] != 0.5:  # only powers of two stay exact
+        return None
+    found = integer_factors(ints)
+    if found is None:
+        return None
+    column, row = found
+    return column.astype(np.float64) * scale, row.astype(np.float64)
+
+
+def _canonical_signs(column: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flip both factors so that the one with the larger ``|sum|`` sums to a positive number.
+
+    Sobel-x becomes ``[1, 2, 1] x [-1, 0, 1]`` and Sobel-y ``[-1, 0, 1] x [1, 2, 1]``: the
+    smoothing factor positive, the derivative factor as the kernel has it.
+    """
+    c_sum, r_sum = float(column.sum()), float(row.sum())
+    tiny = 1e-12 * max(float(np.abs(column).sum()), float(np.abs(row).sum()), 1.0)
+    lead = c_sum if abs(c_sum) >= abs(r_sum) else r_sum
+    if abs(lead) <= tiny:  # both sum to zero: make the column's first non-zero positive
+        nonzero = column[np.abs(column) > tiny]
+        lead = float(nonzero[0]) if nonzero.size else 1.0
+    if lead < 0:
+        column, row = -column, -row
+    return column + 0.0, row + 0.0  # no negative zeros
 
 
 def _channel_dict(kernel: Kernel) -> dict[str, Any]:
@@ -251,8 +524,42 @@ def _validate_channels(channels: Any, origin: str | None) -> None:
             f"(got sizes {', '.join(f'{r}x{c}' for r, c in sorted(shapes))})",
             origin,
         )
-    if any(k.per_channel for k in channels):
-        raise KernelError("a kernel in channels cannot have channels or pointwise of its own", origin)
+    if any(not k.single for k in channels):
+        raise KernelError("a kernel in channels cannot have channels, pointwise or kernels of its own", origin)
+
+
+def _validate_parts(parts: Any, combine: Any, origin: str | None) -> tuple[Kernel, ...]:
+    """A combined kernel's parts: 2 to 16 plain kernels of one size and anchor, and a mode."""
+    if combine is None:
+        raise KernelError(
+            f'"kernels" needs "combine": how to merge the parts\' results, one of: {", ".join(COMBINE_MODES)}',
+            origin,
+        )
+    if not isinstance(combine, str) or combine not in COMBINE_MODES:
+        shown = repr(combine) if isinstance(combine, str) else _json_type(combine)
+        raise KernelError(f"unknown combine {shown}; expected one of: {', '.join(COMBINE_MODES)}", origin)
+    if not parts:
+        raise KernelError(f'"combine": "{combine}" needs "kernels": the list of kernels to combine', origin)
+    if not isinstance(parts, (list, tuple)) or not all(isinstance(k, Kernel) for k in parts):
+        raise KernelError("kernels must be a list of kernels", origin)
+    if not 2 <= len(parts) <= MAX_PARTS:
+        raise KernelError(f"a combined kernel has 2 to {MAX_PARTS} kernels, got {len(parts)}", origin)
+    shapes = {k.shape for k in parts}
+    if len(shapes) > 1:
+        raise KernelError(
+            "every kernel in kernels must have the same size "
+            f"(got sizes {', '.join(f'{r}x{c}' for r, c in sorted(shapes))})",
+            origin,
+        )
+    anchors = {k.anchor for k in parts}
+    if len(anchors) > 1:
+        raise KernelError(
+            f"every kernel in kernels must have the same anchor (got {', '.join(str(list(a)) for a in sorted(anchors))})",
+            origin,
+        )
+    if any(not k.single for k in parts):
+        raise KernelError("a kernel in kernels cannot have channels, pointwise or kernels of its own", origin)
+    return tuple(parts)
 
 
 def _validate_pointwise(matrix: Any, channels: tuple[Kernel, ...], origin: str | None) -> np.ndarray:
@@ -438,6 +745,8 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
             f"unknown key {unknown[0]!r}; a kernel file has the keys: {', '.join(JSON_KEYS)}",
             origin,
         )
+    if obj.get("kernels") is not None or obj.get("combine") is not None:
+        return _combined_from_json(obj, origin, default_name)
     channels: tuple[Kernel, ...] = ()
     if "channels" in obj:
         if obj.get("kernel") is not None:
@@ -445,9 +754,7 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
         channels = _channel_kernels(obj["channels"], origin)
     elif "kernel" not in obj and "pointwise" not in obj:
         raise KernelError('missing the "kernel" key (the list of rows of weights)', origin)
-    for key in ("name", "description", "source"):
-        if key in obj and not isinstance(obj[key], str):
-            raise KernelError(f"{key} must be a string, not {_json_type(obj[key])}", origin)
+    _check_text_keys(obj, origin)
     normalize = obj.get("normalize", False)
     if not isinstance(normalize, bool):
         raise KernelError(f"normalize must be true or false, not {_json_type(normalize)}", origin)
@@ -486,6 +793,55 @@ def kernel_from_json(obj: Any, *, origin: str | None = None, default_name: str =
     )
 
 
+def _check_text_keys(obj: dict, origin: str | None) -> None:
+    for key in ("name", "description", "source"):
+        if key in obj and not isinstance(obj[key], str):
+            raise KernelError(f"{key} must be a string, not {_json_type(obj[key])}", origin)
+
+
+def _combined_from_json(obj: dict, origin: str | None, default_name: str) -> Kernel:
+    """``{"kernels": [k1, k2, ...], "combine": "magnitude" | "max" | "sum"}``."""
+    if obj.get("kernels") is None:
+        raise KernelError(
+            f'"combine" needs "kernels": the list of kernels to combine (2 to {MAX_PARTS})', origin
+        )
+    for key in ("kernel", "channels", "pointwise"):
+        if obj.get(key) is not None:
+            raise KernelError(f'give either "kernels" (a combined kernel) or "{key}", not both', origin)
+    for key in ("divisor", "offset", "anchor", "normalize"):
+        if obj.get(key) is not None:
+            raise KernelError(f'with "kernels", give {key} inside each kernel', origin)
+    _check_text_keys(obj, origin)
+    entries = obj["kernels"]
+    if not isinstance(entries, list) or not entries:
+        raise KernelError(f"kernels must be a list of 2 to {MAX_PARTS} kernels, not {_json_type(entries)}", origin)
+    if len(entries) > MAX_PARTS:  # before loading them
+        raise KernelError(f"a combined kernel has 2 to {MAX_PARTS} kernels, got {len(entries)}", origin)
+    parts = []
+    for i, entry in enumerate(entries, 1):
+        where = f"{origin or 'kernel'}, kernel {i}"
+        if isinstance(entry, str):
+            if _looks_like_path(entry.strip()):
+                raise KernelError(f"kernel {i}: give a name, name:key=value or a matrix, not a file", origin)
+            part = load_kernel(entry)
+        elif isinstance(entry, (list, dict)):
+            part = kernel_from_json(entry, origin=where, default_name=f"kernel-{i}")
+        else:
+            raise KernelError(f"kernel {i} must be a kernel object, a matrix or a name, not {_json_type(entry)}", origin)
+        if not part.single:
+            raise KernelError(f"kernel {i} cannot have channels, pointwise or kernels of its own", origin)
+        parts.append(part)
+    return Kernel(
+        None,
+        name=obj.get("name", default_name),
+        description=obj.get("description", ""),
+        source=obj.get("source", ""),
+        origin=origin,
+        parts=tuple(parts),
+        combine=obj.get("combine"),
+    )
+
+
 def _channel_kernels(entries: Any, origin: str | None) -> tuple[Kernel, ...]:
     """``channels``: each entry a kernel object, a matrix, or a spec string (``"sobel-x"``)."""
     if not isinstance(entries, list) or not entries:
@@ -507,7 +863,11 @@ def _channel_kernels(entries: Any, origin: str | None) -> tuple[Kernel, ...]:
 
 
 def load_kernel_file(path: str | os.PathLike) -> Kernel:
-    """Read a kernel JSON file (UTF-8, an optional BOM), strictly validated."""
+    """Read a kernel file (UTF-8, an optional BOM), strictly validated.
+
+    JSON in the kernel format, except ``*.mat`` and ``*.con``: libvips matrix files
+    (:func:`kernel_from_vips_matrix`).
+    """
     origin = os.fspath(path)
     if "\0" in origin:
         raise KernelError("a file name cannot contain a NUL byte", origin)
@@ -538,7 +898,192 @@ def load_kernel_file(path: str | os.PathLike) -> Kernel:
     if not text.strip():
         raise KernelError("kernel file is empty", origin)
     stem = Path(origin).stem or "kernel"
+    suffix = Path(origin).suffix.lower()
+    if suffix in VIPS_SUFFIXES:
+        return kernel_from_vips_matrix(text, origin=origin, name=stem, integer=suffix == ".con")
     return kernel_from_json(_parse_json(text, origin), origin=origin, default_name=stem)
+
+
+# -- foreign kernel formats -----------------------------------------------------------------
+# ImageMagick's user-defined kernel: "[geometry:] value, value ..." where geometry is W, WxH,
+# optionally +X+Y (the origin); values are separated by commas and/or white space, and
+# "nan" or a lone "-" marks a cell that is not part of the neighbourhood. (MagickCore's
+# ParseKernelArray; https://imagemagick.org/Usage/morphology/#user). The @ < > flags (lists
+# of rotated kernels) and ';'-separated kernel lists are not supported.
+# (every \s* is followed by a token that is not a space, so matching takes linear time)
+_MAGICK = re.compile(
+    r"\s*(?P<width>\d+)\s*(?:[xX]\s*(?P<height>\d+)\s*)?"
+    r"(?:(?P<x>[+-]\s*\d+)\s*(?P<y>[+-]\s*\d+)\s*)?(?:(?P<flags>[@<>!%^]+)\s*)?:(?P<values>.*)",
+    re.DOTALL,
+)
+_MAGICK_START = re.compile(r"\s*\d+\s*(?:[xX]\s*\d+\s*)?(?:[+-]\s*\d+\s*[+-]\s*\d+\s*)?(?:[@<>!%^]+\s*)?:")
+
+
+def _is_magick(text: str) -> bool:
+    return bool(_MAGICK_START.match(text))
+
+
+def _side(raw: str, what: str, text: str) -> int:
+    digits = re.sub(r"\s", "", raw)
+    if len(digits.lstrip("+-0")) > 6:
+        raise KernelError(f"ImageMagick kernel {what} {digits[:12]}... is too large; the largest side is {MAX_KERNEL_SIDE}", _short_spec(text))
+    return int(digits)
+
+
+def _short_spec(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def kernel_from_magick(text: str) -> Kernel:
+    """A kernel from an ImageMagick kernel string (``-morphology``/``-convolve`` syntax).
+
+    ``WxH:`` gives the size (``W:`` a square), ``+X+Y`` the origin (our anchor ``[X, Y]``;
+    by default the centre, and for even sizes the cell just above and left of it, as
+    ImageMagick does). ``nan`` or ``-`` ("not part of the neighbourhood") become weight 0,
+    which is what they mean for a convolution. The weights are used as written, as
+    correlation weights: ImageMagick's ``-morphology Correlate`` (its ``Convolve`` flips the
+    kernel first, as ``--mode convolve`` does).
+
+    >>> k = kernel_from_magick("3x3: -1,-1,-1,-1,8,-1,-1,-1,-1")
+    >>> k.weights.tolist() == load_kernel("edge").weights.tolist(), k.anchor
+    (True, (1, 1))
+    >>> kernel_from_magick("2x3+1+1: 1,- 1,- 1,1").weights.tolist()
+    [[1.0, 0.0], [1.0, 0.0], [1.0, 1.0]]
+    """
+    where = _short_spec(text)
+    match = _MAGICK.fullmatch(text)
+    if not match:
+        raise KernelError(
+            "not an ImageMagick kernel; write it as WxH: values or WxH+X+Y: values, e.g. '3x3: 0,1,0,1,-4,1,0,1,0'",
+            where,
+        )
+    if match["flags"]:
+        raise KernelError(
+            f"ImageMagick's {match['flags']!r} flag (a list of rotated kernels) is not supported; "
+            "give one kernel, or a combined kernel file (\"kernels\", \"combine\")",
+            where,
+        )
+    width = _side(match["width"], "width", text)
+    height = _side(match["height"], "height", text) if match["height"] else width
+    if width < 1 or height < 1:
+        raise KernelError(f"ImageMagick kernel size {width}x{height} must be at least 1x1", where)
+    _check_side((height, width), where)
+    body = match["values"]
+    if ";" in body:
+        body, _, rest = body.partition(";")
+        if rest.strip(" \t\r\n;"):
+            raise KernelError("a list of ImageMagick kernels (separated by ';') is not supported; give one", where)
+    if ":" in body:
+        raise KernelError("an ImageMagick kernel has one ':' (after its size)", where)
+    tokens = re.split(r"[\s,]+", body.strip().strip(","))
+    if re.search(r",\s*,", body):
+        raise KernelError("an empty value between two commas", where)
+    tokens = [t for t in tokens if t]
+    expected = width * height
+    if len(tokens) != expected:
+        raise KernelError(
+            f"a {width}x{height} ImageMagick kernel needs {expected} value{'s' if expected != 1 else ''}, "
+            f"got {len(tokens)}",
+            where,
+        )
+    values = []
+    for i, token in enumerate(tokens):
+        if token == "-" or token.lower() == "nan":
+            values.append(0.0)  # not part of the neighbourhood: contributes nothing
+            continue
+        if not _NUMBER.fullmatch(token):
+            raise KernelError(f"value {i + 1} ({token!r}) is not a number (or nan / - for 'not in the neighbourhood')", where)
+        values.append(_finite(float(token), f"value {i + 1}", where))
+    if all(t == "-" or t.lower() == "nan" for t in tokens):
+        raise KernelError("every value is nan or -; a kernel needs at least one number", where)
+    if match["x"] is not None:
+        x, y = (_side(match[key], "origin", text) for key in ("x", "y"))
+        if x < 0 or y < 0 or x >= width or y >= height:
+            raise KernelError(
+                f"origin +{x}+{y} lies outside the {width}x{height} kernel (x must be 0..{width - 1}, "
+                f"y 0..{height - 1})",
+                where,
+            )
+        anchor = (x, y)
+    else:
+        anchor = ((width - 1) // 2, (height - 1) // 2)  # ImageMagick: top-left of centre for even sizes
+    return Kernel(
+        np.array(values, dtype=np.float64).reshape(height, width),
+        anchor=anchor,
+        name="kernel",
+        description=f"ImageMagick kernel {where}",
+        source="an ImageMagick kernel string",
+        origin=None,
+    )
+
+
+# libvips matrix files (vips_matrixload, https://www.libvips.org/API/current/ctor.Image.matrixload.html):
+# a first line "width height [scale [offset]]", then one row of numbers per line, separated by
+# any mixture of spaces, commas, tabs and double quotes. vips_conv computes
+# sum(pixel * mask) / scale + offset, so scale is our divisor. ".con" files are the integer
+# masks of VIPS 7 (im_read_imask: the same text, every number whole).
+VIPS_SUFFIXES = (".mat", ".con")
+_VIPS_SEPARATORS = re.compile(r'[ \t,"]+')
+
+
+def kernel_from_vips_matrix(text: str, *, origin: str | None = None, name: str = "kernel", integer: bool = False) -> Kernel:
+    """A kernel from the text of a libvips matrix file (``.mat``; ``integer`` for ``.con``).
+
+    >>> k = kernel_from_vips_matrix("3 3 9 0\\n1 1 1\\n1 1 1\\n1 1 1\\n")
+    >>> k.divisor, k.offset, k.sum
+    (9.0, 0.0, 1.0)
+    """
+    lines = text.splitlines()
+    kind = "libvips integer mask (.con)" if integer else "libvips matrix"
+
+    def numbers(line: str, where: str) -> list[float]:
+        out = []
+        for token in filter(None, _VIPS_SEPARATORS.split(line.strip())):
+            if not _NUMBER.fullmatch(token):
+                raise KernelError(f"{where}: {token!r} is not a number ('.' is the decimal separator)", origin)
+            value = _finite(float(token), where, origin)
+            if integer and not value.is_integer():
+                raise KernelError(f"{where}: {token} is not a whole number; a .con mask holds whole numbers only (use .mat)", origin)
+            out.append(value)
+        return out
+
+    if not lines or not lines[0].strip():
+        raise KernelError(f"the first line of a {kind} file must be: width height [scale [offset]]", origin)
+    header = numbers(lines[0], "line 1")
+    if not 2 <= len(header) <= 4:
+        raise KernelError(
+            f"line 1 has {len(header)} numbers; a {kind} file starts with: width height [scale [offset]]", origin
+        )
+    width, height = header[0], header[1]
+    if not (width.is_integer() and height.is_integer() and width >= 1 and height >= 1):
+        raise KernelError(f"line 1: width and height must be whole numbers of at least 1, got {_number_text(width)} {_number_text(height)}", origin)
+    _check_side((int(height), int(width)), origin)
+    width, height = int(width), int(height)
+    scale = header[2] if len(header) > 2 else 1.0
+    offset = header[3] if len(header) > 3 else 0.0
+    if scale == 0:
+        raise KernelError("line 1: scale is 0; the results are divided by it", origin)
+    rows = []
+    for number, line in enumerate(lines[1 : height + 1], 2):
+        row = numbers(line, f"line {number}")
+        if len(row) != width:
+            raise KernelError(f"line {number} has {len(row)} numbers; the header says the width is {width}", origin)
+        rows.append(row)
+    if len(rows) < height:
+        raise KernelError(f"the header says {height} rows but the file has {len(rows)}", origin)
+    extra = [n for n, line in enumerate(lines[height + 1 :], height + 2) if line.strip()]
+    if extra:
+        raise KernelError(f"line {extra[0]}: more rows than the header's height {height}", origin)
+    return Kernel(
+        rows,
+        divisor=scale,
+        offset=offset,
+        name=name,
+        description=f"{width}x{height} {kind}",
+        source=f"a {kind} file",
+        origin=origin,
+    )
 
 
 # -- parametric kernels -------------------------------------------------------------------
@@ -791,11 +1336,19 @@ def named_kernels() -> list[Kernel]:
 
 
 def _looks_like_path(spec: str) -> bool:
-    return spec.lower().endswith(".json") or "/" in spec or os.sep in spec or spec.startswith(("~", "."))
+    return (
+        spec.lower().endswith((".json",) + VIPS_SUFFIXES)
+        or "/" in spec
+        or os.sep in spec
+        or spec.startswith(("~", "."))
+    )
 
 
 def load_kernel(spec: Any) -> Kernel:
-    """The kernel a spec names: a name, ``name:key=value``, a JSON path or an inline matrix.
+    """The kernel a spec names: a name, ``name:key=value``, a file, a matrix or ImageMagick's.
+
+    Files are kernel JSON, or libvips ``.mat``/``.con`` matrices; an inline matrix is JSON
+    (``[[1,2,1]]``); ``WxH[+X+Y]: values`` is an ImageMagick kernel string.
 
     A :class:`Kernel` is returned as it is; a 2-D array or list of lists becomes a kernel.
     Raises :class:`~imgconv.errors.KernelError` (exit code 2) with the reason.
@@ -806,6 +1359,8 @@ def load_kernel(spec: Any) -> Kernel:
     4.0
     >>> load_kernel("[[1, 2, 1]]").anchor
     (1, 0)
+    >>> load_kernel("3x1: 1,2,1").weights.tolist()
+    [[1.0, 2.0, 1.0]]
     """
     if isinstance(spec, Kernel):
         return spec
@@ -822,6 +1377,8 @@ def load_kernel(spec: Any) -> Kernel:
         return kernel_from_json(_parse_json(text, "inline kernel"), origin="inline kernel")
     if "\0" in text:
         raise KernelError("a kernel spec cannot contain a NUL byte", text)
+    if _is_magick(text):
+        return kernel_from_magick(text)
     if _looks_like_path(text):
         return load_kernel_file(os.path.expanduser(text))
     name, colon, params = text.partition(":")
@@ -837,7 +1394,8 @@ def load_kernel(spec: Any) -> Kernel:
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     raise KernelError(
         f"unknown kernel {name!r}{hint}; known: {', '.join(kernel_names())} "
-        "(or a .json file, or an inline matrix like [[0,-1,0],[-1,5,-1],[0,-1,0]])"
+        "(or a .json/.mat file, an inline matrix like [[0,-1,0],[-1,5,-1],[0,-1,0]], "
+        "or an ImageMagick kernel like '3x3: 0,-1,0,-1,5,-1,0,-1,0')"
     )
 
 
@@ -863,9 +1421,53 @@ def load_kernel_chain(spec: str) -> list[Kernel]:
     1
     """
     text = spec.strip()
-    if text.startswith(("[", "{")) or ("\0" not in text and os.path.exists(text)):
+    if text.startswith(("[", "{")) or _is_magick(text) or ("\0" not in text and os.path.exists(text)):
         return [load_kernel(text)]
     parts = _CHAIN.split(text)
     if any(not part.strip() for part in parts):
         raise KernelError(f"empty kernel in the chain {spec!r}; write it as blur+sharpen")
     return [load_kernel(part) for part in parts]
+
+
+# -- inspection ---------------------------------------------------------------------------
+def inspect_kernel(kernel: Any, dilation: Any = 1) -> dict[str, Any]:
+    """What ``imgconv kernels show --json`` prints: the kernel file keys and what they mean.
+
+    Adds to :meth:`Kernel.to_dict`: ``factors`` (``{"column", "row", "exact"}`` when
+    separable, see :meth:`Kernel.factors`), ``symmetric`` (equal to its 180-degree rotation,
+    so ``--mode convolve`` changes nothing) and ``symmetry`` (:meth:`Kernel.symmetry`),
+    ``zero_sum`` (an edge/derivative kernel: flat areas give 0) and ``sums_to_one`` (a
+    smoothing kernel: flat areas keep their value), ``dilation`` and ``effective_size``:
+    the rows and columns the kernel spans with its taps ``dilation`` apart,
+    ``d * (k - 1) + 1``. Per-channel and combined kernels have null for the first four.
+
+    >>> info = inspect_kernel("sobel-x", dilation=2)
+    >>> info["factors"], info["symmetric"], info["effective_size"]
+    ({'column': [1, 2, 1], 'row': [-1, 0, 1], 'exact': True}, False, [5, 5])
+    """
+    from .geometry import parse_pair
+
+    kernel = load_kernel(kernel)
+    dy, dx = parse_pair(dilation, "dilation")
+    rows, cols = kernel.shape
+    info = kernel.to_dict()
+    factors = kernel.factors()
+    symmetry = kernel.symmetry()
+    total = kernel.sum
+    tiny = 1e-12 * max(1.0, float(np.abs(kernel.effective).sum()))
+    info |= {
+        "factors": None
+        if factors is None
+        else {
+            "column": [_jsonable(v) for v in factors.column],
+            "row": [_jsonable(v) for v in factors.row],
+            "exact": factors.exact,
+        },
+        "symmetric": None if symmetry is None else symmetry["centre"] == "even",
+        "symmetry": symmetry,
+        "zero_sum": abs(total) <= tiny if kernel.single else None,
+        "sums_to_one": abs(total - 1) <= tiny if kernel.single else None,
+        "dilation": [dy, dx],
+        "effective_size": [dy * (rows - 1) + 1, dx * (cols - 1) + 1],
+    }
+    return info

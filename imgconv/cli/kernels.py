@@ -14,7 +14,7 @@ def _dumps(value: object) -> str:
     if isinstance(value, dict):
         items = [f"  {json.dumps(k)}: {_dumps(v).replace(chr(10), chr(10) + '  ')}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n}"
-    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+    if isinstance(value, list) and value and all(isinstance(v, (list, dict)) for v in value):
         return "[\n" + ",\n".join("  " + json.dumps(v) for v in value) + "\n]"
     return json.dumps(value)
 
@@ -43,8 +43,10 @@ def list_command(
             {
                 "name": kernel.name,
                 "shape": list(kernel.shape),
-                "sum": round(kernel.sum, 12),
-                "separable": kernel.separable,
+                # a combined kernel (sobel, kirsch) is not one linear filter: no sum, no rank
+                "sum": round(kernel.sum, 12) if kernel.single else None,
+                "separable": kernel.separable if kernel.single else None,
+                "combine": kernel.combine,
                 "parameters": family.signature() if family else None,
                 "description": family.description if family else kernel.description,
                 "source": kernel.source,
@@ -66,7 +68,7 @@ def list_command(
         table.add_row(
             row["name"],
             "x".join(map(str, row["shape"])),
-            _number(row["sum"]),
+            _number(row["sum"]) if row["sum"] is not None else row["combine"],
             row["parameters"] or "",
             row["description"],
         )
@@ -75,54 +77,136 @@ def list_command(
 
 @app.command("show")
 def show_command(
-    kernel: str = typer.Argument(..., metavar="KERNEL", help="Any kernel spec: a name, name:key=value, a .json file, a matrix."),
-    as_json: bool = typer.Option(False, "--json", help="Print the kernel as JSON."),
+    kernel: str = typer.Argument(
+        ...,
+        metavar="KERNEL",
+        help="Any kernel spec: a name, name:key=value, a .json or libvips .mat file, a matrix, "
+        "an ImageMagick kernel '3x3: ...'.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the kernel and what is known of it as JSON."),
+    flip: bool = typer.Option(
+        False, "--flip", help="Show the kernel as --mode convolve uses it: rotated 180 degrees, anchor mirrored."
+    ),
+    rotate: int = typer.Option(
+        None,
+        "--rotate",
+        metavar="DEGREES",
+        help="Turn the kernel counter-clockwise: multiples of 90 for any kernel, of 45 for 3x3 kernels "
+        "(the 8 neighbours move round the ring, as compass kernels are made).",
+    ),
+    dilation: str = typer.Option(
+        "1", "--dilation", metavar="N|RxC", help="Say how large the kernel spans with its taps N pixels apart."
+    ),
 ) -> None:
-    """Show one kernel: its matrix, divisor, anchor, sum and whether it is separable.
+    """Show one kernel: matrix, sum, separable factors, symmetry, size after dilation.
 
-    Example: imgconv kernels show gaussian:size=5,sigma=1
+    Example: imgconv kernels show sobel-x --rotate 90
     """
-    from ..kernels import load_kernel
+    from ..kernels import COMBINE_HELP, inspect_kernel, load_kernel
 
     loaded = load_kernel(kernel)
-    info = loaded.to_dict()
+    if rotate is not None:
+        loaded = loaded.rotated(rotate)
+    if flip:
+        loaded = loaded.flipped()
+    info = inspect_kernel(loaded, dilation)
+    if flip:
+        info["flipped"] = True
+    if rotate is not None:
+        info["rotation"] = rotate
     if as_json:
         typer.echo(_dumps(info))
         return
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    if loaded.per_channel:
-        parts = [
-            (f"channel {i + 1} ({'RGBA'[i]}): {k.name}, divisor {_number(k.divisor)}, offset {_number(k.offset)}",
-             k.weights, k.anchor)
-            for i, k in enumerate(loaded.channels)
-        ] or [(f"{loaded.name}, on every channel", loaded.weights, loaded.anchor)]
-        if loaded.pointwise is not None:
-            parts.append(("pointwise: output channels x input channels (RGB)", loaded.pointwise, None))
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
+    shown = []
+    if rotate is not None:
+        shown.append(f"rotated {rotate} degrees counter-clockwise")
+    if flip:
+        shown.append("flipped (rotated 180 degrees: what --mode convolve correlates with)")
+    if loaded.per_channel or loaded.combined:
+        if loaded.combined:
+            parts = [
+                (f"kernel {i + 1} of {len(loaded.parts)}: {k.name}, divisor {_number(k.divisor)}, offset {_number(k.offset)}",
+                 k.weights, k.anchor)
+                for i, k in enumerate(loaded.parts)
+            ]
+        else:
+            parts = [
+                (f"channel {i + 1} ({'RGBA'[i]}): {k.name}, divisor {_number(k.divisor)}, offset {_number(k.offset)}",
+                 k.weights, k.anchor)
+                for i, k in enumerate(loaded.channels)
+            ] or [(f"{loaded.name}, on every channel", loaded.weights, loaded.anchor)]
+            if loaded.pointwise is not None:
+                parts.append(("pointwise: output channels x input channels (RGB)", loaded.pointwise, None))
         for title, weights, anchor in parts:
-            console.print(title, markup=False, highlight=False)
+            say(title)
             console.print(_matrix_table(None, weights, anchor))
+        if loaded.combined:
+            say(f"combine   {loaded.combine}: {COMBINE_HELP[loaded.combine]}")
+        _say_common(say, loaded, info, shown)
         return
     rows, cols = loaded.shape
     ax, ay = loaded.anchor
     console.print(_matrix_table(f"{loaded.name} ({rows}x{cols})", loaded.weights, loaded.anchor))
-    lines = [
-        f"divisor   {_number(loaded.divisor)}",
-        f"offset    {_number(loaded.offset)}",
-        f"anchor    [{ax}, {ay}] (x, y; underlined)",
+    say(f"divisor   {_number(loaded.divisor)}")
+    say(f"offset    {_number(loaded.offset)}")
+    say(f"anchor    [{ax}, {ay}] (x, y; underlined)")
+    say(
         f"sum       {_number(round(loaded.sum, 12))}"
-        + ("  (zero-sum: an edge/derivative kernel)" if abs(loaded.sum) < 1e-12 else "")
-        + ("  (sums to 1: a smoothing kernel)" if abs(loaded.sum - 1) < 1e-12 else ""),
-        f"separable {'yes' if loaded.separable else 'no'} (rank {loaded.rank})",
-    ]
+        + ("  (zero-sum: an edge/derivative kernel)" if info["zero_sum"] else "")
+        + ("  (sums to 1: a smoothing kernel)" if info["sums_to_one"] else "")
+    )
+    factors = info["factors"]
+    if factors is not None:
+        how = "exact, whole numbers" if factors["exact"] else "floating point, to rounding"
+        say(
+            f"separable yes (rank {loaded.rank}): column {_vector(factors['column'])} x row "
+            f"{_vector(factors['row'])} ({how}; the outer product, divided by the divisor)"
+        )
+    elif loaded.rank == 0:
+        say("separable yes (rank 0: every weight is 0)")
+    else:
+        say(f"separable no (rank {loaded.rank})")
+    say(f"symmetry  {_symmetry_text(info['symmetry'])}")
+    _say_common(say, loaded, info, shown)
+
+
+def _say_common(say, loaded, info, shown) -> None:  # noqa: ANN001
+    rows, cols = loaded.shape
+    dy, dx = info["dilation"]
+    size = f"size      {rows}x{cols}"
+    if (dy, dx) != (1, 1):
+        er, ec = info["effective_size"]
+        size += f"; with dilation {dy}x{dx} it spans {er}x{ec} (d*(k-1)+1)"
+    say(size)
+    if shown:
+        say(f"shown     {'; '.join(shown)}")
     if loaded.description:
-        lines.append(f"what      {loaded.description}")
+        say(f"what      {loaded.description}")
     if loaded.source:
-        lines.append(f"source    {loaded.source}")
-    for line in lines:
-        console.print(line, markup=False, highlight=False)
+        say(f"source    {loaded.source}")
+
+
+def _vector(values: list) -> str:
+    return "[" + ", ".join(_number(v) for v in values) + "]"
+
+
+def _symmetry_text(symmetry: dict) -> str:
+    centre = symmetry["centre"]
+    if centre == "even":
+        head = "even about the centre (equal to its 180-degree rotation: --mode convolve gives the same result)"
+    elif centre == "odd":
+        head = "odd about the centre (its 180-degree rotation is its negation: --mode convolve negates the result)"
+    else:
+        head = "not symmetric about the centre (--mode convolve gives a different result)"
+    mirrors = [f"{where} {kind}" for where, kind in (("left-right", symmetry["left_right"]), ("up-down", symmetry["up_down"])) if kind]
+    return head + ("; " + ", ".join(mirrors) if mirrors else "")
 
 
 def _matrix_table(title: str | None, weights, anchor):  # noqa: ANN001, ANN202
