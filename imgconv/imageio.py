@@ -18,7 +18,7 @@ import errno
 import os
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -31,6 +31,9 @@ __all__ = [
     "read_bytes",
     "write_image",
     "decode_image",
+    "ReadOptions",
+    "DEFAULT_MAX_PIXELS",
+    "apply_orientation",
     "encode_image",
     "FORMATS",
     "format_for",
@@ -128,30 +131,220 @@ def read_bytes(source: str | os.PathLike | bytes) -> bytes:
         raise ImageReadError(f"cannot read: {error.strerror or error}", source) from None
 
 
-def decode_image(data: bytes, *, name: str | os.PathLike | bytes | None = None, channel_order: str = "rgb") -> np.ndarray:
-    """Decode encoded image bytes (PNG, JPEG, TIFF, BMP, WebP, PNM) into an array.
+from .headers import DEFAULT_MAX_PIXELS  # noqa: E402 - stdlib only, shared with the CLI
 
-    Keeps depth, channels and alpha; grey images come back H x W.
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How cautious decoding is (see :func:`decode_image`); picklable for worker processes."""
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    allow_truncated: bool = False
+    orient: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_pixels is not None and (isinstance(self.max_pixels, bool) or self.max_pixels < 0):
+            raise UsageError(f"--max-pixels must be a whole number >= 0 (0: no limit), got {self.max_pixels!r}")
+
+
+def decode_image(
+    data: bytes,
+    *,
+    name: str | os.PathLike | bytes | None = None,
+    channel_order: str = "rgb",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    allow_truncated: bool = False,
+    orient: bool = True,
+) -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, TIFF, BMP, WebP, GIF, PNM) into an array.
+
+    Keeps depth, channels and alpha; grey images come back H x W. The header is read first
+    (:mod:`imgconv.headers`) and, before a pixel is decoded, these are refused with an
+    :class:`ImageReadError` that says why:
+
+    * more than ``max_pixels`` pixels (None or 0: no limit): a decompression bomb;
+    * animated images (GIF, APNG, WebP) and multi-page TIFFs: only still images are filtered;
+    * CMYK JPEG and TIFF: OpenCV would silently turn them into RGB;
+    * truncated JPEG and PNG, unless ``allow_truncated``: then what the data holds is decoded
+      (with Pillow; the missing rows are left as its decoder leaves them, grey for JPEG and
+      black for PNG).
+
+    With ``orient`` (the default) an EXIF orientation is applied, so the pixels come back
+    upright as a viewer shows them (the output carries no EXIF to turn it again).
+
+    >>> decode_image(b"GIF89a" + bytes.fromhex("1027102700"), name="bomb.gif", max_pixels=10**6)
+    Traceback (most recent call last):
+    ...
+    imgconv.errors.ImageReadError: bomb.gif: 10000x10000 pixels (100,000,000) is more than the limit of 1,000,000 (--max-pixels); refused before decoding
     """
+    from .headers import read_header
+
     if not data:
         raise ImageReadError("empty file (0 bytes)", name)
-    cv = cv2()
-    with native_stderr_silenced():
-        image = cv.imdecode(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_UNCHANGED)
-    if image is None:
-        kind = sniff_format(data)
-        reason = f"cannot decode the {kind.upper()} data (truncated or corrupt)" if kind else "not an image in a known format (or corrupt)"
-        raise ImageReadError(reason, name)
+    header = read_header(data)
+    if header is not None:
+        _check_header(header, name, max_pixels)
+    if header is not None and header.complete is False:  # some libjpeg builds decode it with a warning
+        image = _truncated(data, _truncation_reason(header.format), name, allow_truncated)
+    else:
+        cv = cv2()
+        try:
+            with native_stderr_silenced():
+                image = cv.imdecode(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_UNCHANGED)
+        except cv.error as error:  # e.g. OpenCV's own limit of 2**30 pixels
+            reason = str(error).strip().splitlines()[-1]
+            if "CV_IO_MAX_IMAGE_PIXELS" in reason:
+                reason = "more pixels than OpenCV decodes (2**30; OPENCV_IO_MAX_IMAGE_PIXELS raises it)"
+            raise ImageReadError(f"cannot decode: {reason}", name) from None
+        if image is None:
+            damage = _damage(data)
+            if damage is not None and damage.startswith("truncated"):
+                image = _truncated(data, damage, name, allow_truncated)
+            else:
+                raise ImageReadError(damage or _undecodable_reason(data), name)
     if image.dtype not in (np.uint8, np.uint16, np.float32):
         raise ImageReadError(f"{image.dtype} samples are not supported (uint8, uint16 and float32 are)", name)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
+    if orient and header is not None and header.orientation != 1:
+        image = apply_orientation(image, header.orientation)
     if channel_order == "rgb":
         image = _swap_red_blue(image)
     return image
 
 
-def read_image(source: str | os.PathLike | bytes, *, channel_order: str = "rgb") -> np.ndarray:
+def _label(kind: str) -> str:
+    return "JPEG" if kind == "jpg" else kind.upper()
+
+
+def _check_header(header, name, max_pixels: int | None) -> None:  # noqa: ANN001
+    if max_pixels and header.pixels > max_pixels:
+        raise ImageReadError(
+            f"{header.width}x{header.height} pixels ({header.pixels:,}) is more than the limit of "
+            f"{max_pixels:,} (--max-pixels); refused before decoding",
+            name,
+        )
+    if header.width == 0 or header.height == 0:
+        raise ImageReadError(f"corrupt {_label(header.format)} header: {header.width}x{header.height} pixels", name)
+    if header.frames > 1:
+        what = "a multi-page TIFF" if header.format == "tiff" else f"an animated {_label(header.format)}"
+        unit = "pages" if header.format == "tiff" else "frames"
+        raise ImageReadError(
+            f"{what} ({header.frames} {unit}); imgconv filters still images: extract one first "
+            f"(e.g. magick 'in.{header.format}[0]' frame.png)",
+            name,
+        )
+    if header.cmyk:
+        raise ImageReadError(
+            f"a CMYK {_label(header.format)}; imgconv filters grey and RGB(A) images: convert it first "
+            f"(e.g. magick in.{header.format} -colorspace sRGB out.png)",
+            name,
+        )
+
+
+def _truncated(data: bytes, reason: str, name, allow: bool) -> np.ndarray:  # noqa: ANN001
+    if not allow:
+        raise ImageReadError(reason + "; --allow-truncated decodes what is there", name)
+    return _decode_truncated(data, name)
+
+
+def _truncation_reason(kind: str) -> str:
+    if kind == "jpg":
+        return "truncated JPEG (the data ends before its end-of-image marker)"
+    return f"truncated {_label(kind)}"
+
+
+def _damage(data: bytes) -> str | None:
+    """Why undecodable bytes are so, when the structure of the file tells."""
+    from .headers import png_damage
+
+    kind = sniff_format(data)
+    if kind == "png":
+        return png_damage(data)
+    if kind == "jpg" and data.rfind(b"\xff\xd9") < 0:
+        return _truncation_reason("jpg")
+    return None
+
+
+def _undecodable_reason(data: bytes) -> str:
+    kind = sniff_format(data)
+    if kind:
+        return f"cannot decode the {_label(kind)} data (corrupt)"
+    head = data[:1024]
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text[:256]:
+        return "an HTML page, not an image (a download that returned an error page?)"
+    if text.startswith(b"<?xml") and b"<svg" in data[:4096].lower() or text.startswith(b"<svg"):
+        return "an SVG drawing, not a raster image (convert it first, e.g. rsvg-convert)"
+    try:
+        decoded = head.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = None
+    if decoded is not None and "\0" not in decoded and decoded.strip():
+        return "a text file, not an image"
+    return "not an image in a known format (or corrupt)"
+
+
+def _decode_truncated(data: bytes, name) -> np.ndarray:  # noqa: ANN001
+    """What a truncated JPEG or PNG holds, decoded by Pillow (OpenCV refuses such files),
+    in OpenCV's conventions: BGR(A) order, grey as H x W, 16 bits kept."""
+    import io
+    import warnings
+
+    from PIL import Image, ImageFile
+
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as picture:
+                picture.load()
+                mode = picture.mode
+                if mode == "P" or mode == "PA":
+                    picture = picture.convert("RGBA" if mode == "PA" or "transparency" in picture.info else "RGB")
+                elif mode == "1":
+                    picture = picture.convert("L")
+                elif mode == "LA":
+                    picture = picture.convert("RGBA")  # as OpenCV decodes grey + alpha
+                elif mode == "I;16B":
+                    picture = picture.convert("I;16")
+                array = np.array(picture)
+    except Exception as error:  # noqa: BLE001 - Pillow raises many kinds for damaged data
+        raise ImageReadError(f"cannot decode even the start of the truncated data ({error})", name) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"truncated {mode} image: not a mode imgconv decodes", name)
+    return _swap_red_blue(array)
+
+
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: a.swapaxes(0, 1)[:, ::-1],
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: a.swapaxes(0, 1)[::-1],
+}
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn stored pixels upright by their EXIF ``orientation`` (1 to 8), as viewers do.
+
+    >>> apply_orientation(np.array([[1, 2, 3], [4, 5, 6]]), 6)   # 90 degrees clockwise
+    array([[4, 1],
+           [5, 2],
+           [6, 3]])
+    """
+    turn = _ORIENT.get(orientation)
+    return image if turn is None else np.ascontiguousarray(turn(image))
+
+
+def read_image(
+    source: str | os.PathLike | bytes, *, channel_order: str = "rgb", reading: ReadOptions | None = None
+) -> np.ndarray:
     """Read an image file (or ``"-"`` for standard input) into a numpy array.
 
     Parameters
@@ -159,13 +352,16 @@ def read_image(source: str | os.PathLike | bytes, *, channel_order: str = "rgb")
     source : path or "-"
     channel_order : "rgb" or "bgr"
         Channel order of colour images; alpha stays last.
+    reading : ReadOptions, optional
+        The pixel limit, truncated files, EXIF orientation (see :func:`decode_image`).
 
     Raises
     ------
     ImageReadError
         A missing, unreadable or undecodable file (exit code 1), naming the file.
     """
-    return decode_image(read_bytes(source), name=source, channel_order=channel_order)
+    limits = asdict(reading or ReadOptions())
+    return decode_image(read_bytes(source), name=source, channel_order=channel_order, **limits)
 
 
 def _swap_red_blue(image: np.ndarray) -> np.ndarray:

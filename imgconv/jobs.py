@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 from .errors import ImageWriteError, ImgconvError, UsageError
 from .imageio import (
+    ReadOptions,
     decode_image,
     encode_image,
     format_for,
@@ -40,6 +41,7 @@ __all__ = [
     "JobResult",
     "IMAGE_EXTENSIONS",
     "default_output",
+    "writable_name",
     "find_inputs",
     "plan_jobs",
     "run_job",
@@ -48,7 +50,7 @@ __all__ = [
 
 STDIO = "-"
 IMAGE_EXTENSIONS = frozenset(
-    ".png .jpg .jpeg .jpe .jfif .tif .tiff .bmp .dib .webp .pgm .ppm .pnm .pbm .pxm .sr .ras".split()
+    ".png .jpg .jpeg .jpe .jfif .tif .tiff .bmp .dib .webp .gif .pgm .ppm .pnm .pbm .pxm .sr .ras".split()
 )
 """What a folder contributes: files with these extensions (files named directly need none)."""
 
@@ -133,7 +135,23 @@ def default_output(input_path: str, kernel: Kernel | str) -> str:
     """
     tag = kernel if isinstance(kernel, str) else kernel.tag
     root, ext = os.path.splitext(input_path)
-    return f"{root}.{tag}{ext or '.png'}"
+    return writable_name(f"{root}.{tag}{ext or '.png'}")
+
+
+def writable_name(path: str) -> str:
+    """A derived output name, with ``.png`` appended when imgconv cannot write its format.
+
+    A GIF (or a Sun raster, ...) is read but not written: its output becomes a PNG, under a
+    name that cannot collide with the output of a PNG of the same stem.
+
+    >>> writable_name("out/anim.edge.gif"), writable_name("out/photo.edge.JPG")
+    ('out/anim.edge.gif.png', 'out/photo.edge.JPG')
+    """
+    try:
+        format_for(None, path=path)
+    except UsageError:
+        return path + ".png"
+    return path
 
 
 # -- 1. inputs --------------------------------------------------------------------------------
@@ -236,7 +254,7 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
         if output is None:
             return [Job(source.path, STDIO if source.path == STDIO else default_output(source.path, tag))]
         if output != STDIO and os.path.isdir(output) and source.path != STDIO:
-            return [Job(source.path, os.path.join(output, source.relative))]
+            return [Job(source.path, writable_name(os.path.join(output, source.relative)))]
         return [Job(source.path, output)]
     if not sources:
         return []
@@ -246,7 +264,7 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
         raise UsageError("several inputs cannot all go to standard output; give -o FOLDER")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError("several inputs need -o to be a folder, and this is a file", output)
-    return [Job(s.path, os.path.join(output, s.relative), make_folders=True) for s in sources]
+    return [Job(s.path, writable_name(os.path.join(output, s.relative)), make_folders=True) for s in sources]
 
 
 # -- 3. running -------------------------------------------------------------------------------
@@ -269,12 +287,14 @@ def run_job(
     dry_run: bool = False,
     compare: bool = False,
     tolerance: float | None = None,
+    reading: ReadOptions = ReadOptions(),
 ) -> JobResult:
     """Read, filter (with each kernel of a chain in turn) and write one image.
 
     ``explain`` records how each kernel is applied (engine route, output size);
     ``dry_run`` stops after that, writing nothing. ``compare`` also filters with the numpy
     engine and records how far it is from the result written (:func:`compare_engines`).
+    ``reading`` sets the pixel limit and the truncated-file policy of the decoder.
 
     Errors become a failed :class:`JobResult`. The output is never the input (by path,
     hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
@@ -308,7 +328,14 @@ def run_job(
             fmt = format_for(output_format or _input_format(job.input, data))
         else:
             fmt = format_for(output_format, path=job.output)
-        image = decode_image(data, name=job.input, channel_order=options.channel_order)
+        image = decode_image(
+            data,
+            name=job.input,
+            channel_order=options.channel_order,
+            max_pixels=reading.max_pixels,
+            allow_truncated=reading.allow_truncated,
+            orient=reading.orient,
+        )
         del data
         pixels = image.shape[0] * image.shape[1]
         original = image if compare else None
@@ -403,6 +430,7 @@ def run_jobs(
     dry_run: bool = False,
     compare: bool = False,
     tolerance: float | None = None,
+    reading: ReadOptions = ReadOptions(),
     executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
 ) -> Iterator[JobResult]:
     """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
@@ -420,6 +448,7 @@ def run_jobs(
         dry_run=dry_run,
         compare=compare,
         tolerance=tolerance,
+        reading=reading,
     )
     if workers <= 1:
         for job in jobs:

@@ -13,6 +13,7 @@ from ..borders import BORDER_NAMES, BORDERS, DEFAULT_BORDER
 from ..engines import ENGINE_NAMES
 from ..errors import UsageError
 from ..options import DEPTHS, MODES, POST_HELP, POSTS
+from ._reading import allow_truncated_option, max_pixels_option, read_options
 
 _BORDER_HELP = "How pixels beyond the edge are made up: " + "; ".join(
     f"{name} ({BORDERS[name].picture})" for name in BORDER_NAMES
@@ -104,6 +105,8 @@ def apply_command(
     fmt: Optional[str] = typer.Option(
         None, "--format", metavar="FORMAT", help="Output format when the file name can't tell (with -o -): png, jpg, tiff, bmp, webp, pgm, ppm."
     ),
+    max_pixels: int = max_pixels_option(),
+    allow_truncated: bool = allow_truncated_option(),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (never an input)."),
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Skip inputs whose output exists."),
     recursive: bool = typer.Option(False, "-r", "--recursive", help="Descend into sub-folders of folder inputs."),
@@ -152,6 +155,7 @@ def apply_command(
         transposed=transposed,
         channel_order="bgr",  # as OpenCV decodes: no channel swap on the way through
     )
+    reading = read_options(max_pixels, allow_truncated)
     chain = load_kernel_chain(kernel)
     tag = "+".join(k.tag for k in chain)
     if fmt is not None:
@@ -178,6 +182,7 @@ def apply_command(
         dry_run=dry_run,
         compare=compare,
         tolerance=tolerance,
+        reading=reading,
     )
     summary = _Summary(len(jobs), show_progress=batch and not quiet and sys.stderr.isatty())
     interrupted = False

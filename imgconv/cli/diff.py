@@ -9,6 +9,8 @@ from typing import Any, Optional
 
 import typer
 
+from ._reading import allow_truncated_option, max_pixels_option, read_options
+
 
 def diff_command(
     a: str = typer.Argument(..., metavar="A", help="The first image (- for standard input)."),
@@ -29,6 +31,8 @@ def diff_command(
     data_range: Optional[float] = typer.Option(
         None, "--data-range", metavar="R", help="Peak for PSNR and SSIM (default the dtype's maximum: 255, 65535; 1.0 for float)."
     ),
+    max_pixels: int = max_pixels_option(),
+    allow_truncated: bool = allow_truncated_option(),
 ) -> None:
     """Compare two images: max/mean difference, RMSE, PSNR, SSIM, border vs interior.
 
@@ -56,8 +60,9 @@ def diff_command(
     from ..metrics import diff, within_tolerance
 
     heatmap_format = format_for(None, path=heatmap) if heatmap is not None else None
-    image_a = read_image(a)
-    image_b = read_image(b)
+    reading = read_options(max_pixels, allow_truncated)
+    image_a = read_image(a, reading=reading)
+    image_b = read_image(b, reading=reading)
     metrics = diff(image_a, image_b, border_width=border_width, data_range=data_range, names=(a, b))
 
     if heatmap is not None or report is not None:
