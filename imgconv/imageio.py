@@ -124,10 +124,16 @@ def read_bytes(source: str | os.PathLike | bytes) -> bytes:
         with open(source, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
+        if os.path.islink(source):
+            raise ImageReadError(f"a dangling symlink (its target {os.readlink(source)!r} does not exist)", source) from None
         raise ImageReadError("no such file", source) from None
     except PermissionError:
         raise ImageReadError("permission denied", source) from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ImageReadError("a symlink loop (the links point at each other)", source) from None
+        if error.errno == errno.ENAMETOOLONG:
+            raise ImageReadError("the file name is too long", source) from None
         raise ImageReadError(f"cannot read: {error.strerror or error}", source) from None
 
 
@@ -438,12 +444,17 @@ def write_stdout(data: bytes, stream: BinaryIO | None = None) -> None:
     """Write all of ``data`` to standard output (a short write is retried, not ignored)."""
     stream = stream or sys.stdout.buffer
     view = memoryview(data)
-    while view:
-        written = stream.write(view)
-        if written is None:  # a buffered stream writes everything or raises
-            break
-        view = view[written:]
-    stream.flush()
+    try:
+        while view:
+            written = stream.write(view)
+            if written is None:  # a buffered stream writes everything or raises
+                break
+            view = view[written:]
+        stream.flush()
+    except BrokenPipeError:  # the reader went away: the CLI ends quietly (exit 1)
+        raise
+    except OSError as error:  # ENOSPC on `> /dev/full`, EIO, ...
+        raise ImageWriteError(_write_reason(error, None).replace("cannot write", "cannot write to standard output"), "-") from None
 
 
 def _create_temporary(folder: str) -> tuple[int, str]:
@@ -485,7 +496,7 @@ def write_bytes_atomic(destination: str | os.PathLike | bytes, data: bytes, *, o
         raise
     except OSError as error:
         _remove_quietly(temporary)
-        raise ImageWriteError(_write_reason(error, folder), destination) from None
+        raise ImageWriteError(_write_reason(error, folder, destination), destination) from None
     except BaseException:
         _remove_quietly(temporary)
         raise
@@ -514,10 +525,17 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def _write_reason(error: OSError, folder: str) -> str:
-    if error.errno == errno.ENOENT:
+def _write_reason(error: OSError, folder: str | None, destination: str | None = None) -> str:
+    if error.errno == errno.ENAMETOOLONG and destination is not None:
+        size = len(os.fsencode(os.path.basename(destination)))
+        return f"cannot write: the file name is too long ({size} bytes; most file systems allow 255)"
+    if error.errno == errno.EFBIG:
+        return "cannot write: the file is larger than this process may write (a file-size limit: ulimit -f)"
+    if error.errno == errno.ENOENT and folder is not None:
         return f"cannot write: the folder {folder!r} does not exist"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if error.errno == errno.EROFS:
+        return "cannot write: a read-only file system" + (f" at {folder!r}" if folder is not None else "")
+    if error.errno in (errno.EACCES, errno.EPERM) and folder is not None:
         return f"cannot write: permission denied in {folder!r}"
     if error.errno == errno.ENOSPC:
         return "cannot write: no space left on the device"

@@ -117,8 +117,12 @@ def compare_engines(a, b, tolerance: float | None = None) -> dict:  # noqa: ANN0
     keep = ("max_abs", "mean_abs", "rmse", "psnr", "differing_pixels", "differing_fraction", "identical")
     result = {key: metrics[key] for key in keep}
     if tolerance is None and a.dtype.kind == "f":
-        scale = np.maximum(1.0, np.abs(a.astype(np.float64)))
-        worst = float(np.max(np.abs(a.astype(np.float64) - b) / scale)) if a.size else 0.0
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            relative = np.abs(a64 - b64) / np.maximum(1.0, np.abs(a64))
+        relative[(a64 == b64) | (np.isnan(a64) & np.isnan(b64))] = 0.0  # NaN where both have NaN agrees
+        relative[np.isnan(relative)] = np.inf  # a NaN on one side only, or infinities apart
+        worst = float(relative.max()) if a.size else 0.0
         result.update(tolerance="1e-5 relative", relative_max=worst, agree=bool(worst <= 1e-5))
     else:
         limit = 1 if tolerance is None else tolerance

@@ -75,6 +75,14 @@ def _usage_hint(error: BaseException) -> str:
     return f" (see '{path} --help')" if path else ""
 
 
+def _dash_file_hint(argv: list[str]) -> str:
+    # `imgconv apply edge -photo.png`: the name reads as options; say how to write it.
+    for argument in argv:
+        if argument.startswith("-") and argument != "-" and os.path.lexists(argument):
+            return f" ('{argument}' is a file: write ./{argument} or put -- before it)"
+    return ""
+
+
 def _quiet_broken_pipe() -> int:
     # The reader went away (`imgconv ... | head`): stop quietly, and keep Python from
     # complaining again when it flushes stdout at exit.
@@ -107,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             message = error.format_message()  # type: ignore[attr-defined]
             code = int(error.exit_code)  # type: ignore[attr-defined]
             if code == 2:
-                message += _usage_hint(error)
+                message += _dash_file_hint(argv if argv is not None else sys.argv[1:]) or _usage_hint(error)
             error_line(message)
             return code
         if os.environ.get("IMGCONV_DEBUG"):
