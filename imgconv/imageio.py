@@ -220,7 +220,7 @@ def decode_image(
 
 
 def _label(kind: str) -> str:
-    return "JPEG" if kind == "jpg" else kind.upper()
+    return {"jpg": "JPEG", "webp": "WebP"}.get(kind, kind.upper())
 
 
 def _check_header(header, name, max_pixels: int | None) -> None:  # noqa: ANN001

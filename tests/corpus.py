@@ -114,6 +114,35 @@ def jpeg_bomb_header(width: int = 65500, height: int = 65500) -> bytes:
     return bytes(data)
 
 
+def webp_bomb() -> bytes:
+    """A lossless WebP whose VP8L header is patched to claim 16384 x 16384 pixels."""
+    data = bytearray(pillow(seed_pil(), "WEBP", lossless=True))
+    assert data[12:16] == b"VP8L"
+    (bits,) = struct.unpack_from("<I", data, 21)
+    struct.pack_into("<I", data, 21, (bits & ~0x0FFFFFFF) | 16383 | (16383 << 14))
+    return bytes(data)
+
+
+def tiff_bomb(side: int = 100_000) -> bytes:
+    """An OpenCV TIFF whose ImageWidth and ImageLength tags are patched to ``side``."""
+    data = bytearray(encode(seed_bgr(), ".tiff"))
+    assert data[:4] == b"II*\x00"
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, ifd)
+    for n in range(count):
+        at = ifd + 2 + 12 * n
+        tag = struct.unpack_from("<H", data, at)[0]
+        if tag in (256, 257):
+            struct.pack_into("<HHII", data, at, tag, 4, 1, side)  # LONG, one value
+    return bytes(data)
+
+
+def bmp_bomb(side: int = 50_000) -> bytes:
+    data = bytearray(encode(seed_bgr(), ".bmp"))
+    struct.pack_into("<ii", data, 18, side, side)
+    return bytes(data)
+
+
 def png_bad_crc() -> bytes:
     data = bytearray(encode(seed_bgr(), ".png"))
     idat = data.index(b"IDAT")
@@ -175,6 +204,9 @@ def cases() -> list[Case]:
         Case("bomb-1bit.png", png_bomb_1bit, refused="100000x100000 pixels"),
         Case("bomb-screen.gif", gif_huge_screen, refused="65535x65535 pixels"),
         Case("bomb-sof.jpg", jpeg_bomb_header, refused="65500x65500 pixels"),
+        Case("bomb-vp8l.webp", webp_bomb, refused="16384x16384 pixels"),
+        Case("bomb-tags.tiff", tiff_bomb, refused="100000x100000 pixels"),
+        Case("bomb-dib.bmp", bmp_bomb, refused="50000x50000 pixels"),
         # -- unusual but valid
         Case("grey16.png", lambda: encode((grey.astype(np.uint16) * 257), ".png"), dtype="uint16", channels=1),
         Case("rgb16.png", lambda: encode(seed_bgr().astype(np.uint16) * 257, ".png"), dtype="uint16", channels=3),
@@ -182,11 +214,17 @@ def cases() -> list[Case]:
         Case("grey-alpha.png", lambda: pillow(seed_pil().convert("LA"), "PNG"), channels=4),  # written as RGBA
         Case("palette-transparent.png", palette_with_transparency, channels=4),
         Case("one-bit.png", lambda: pillow(seed_pil().convert("1"), "PNG"), channels=1),
-        Case("cmyk.jpg", lambda: pillow(seed_pil().convert("CMYK"), "JPEG"), refused="CMYK"),
+        Case("cmyk.jpg", lambda: pillow(seed_pil().convert("CMYK"), "JPEG"), refused="a CMYK JPEG"),
+        Case("cmyk.tiff", lambda: pillow(seed_pil().convert("CMYK"), "TIFF"), refused="a CMYK TIFF"),
         Case("exif-rotated.jpg", lambda: with_exif_orientation(6), shape=(32, 24)),
         Case("exif-mirrored.jpg", lambda: with_exif_orientation(2), shape=(24, 32)),
         Case("animated.gif", animated_gif, refused="animated GIF (3 frames)"),
         Case("animated.png", animated_png, refused="animated PNG (2 frames)"),
+        Case("animated.webp", lambda: pillow(seed_pil(), "WEBP", save_all=True, append_images=[seed_pil().rotate(9)], duration=90), refused="animated WebP (2 frames)"),
+        Case("two-pages.tiff", lambda: pillow(seed_pil(), "TIFF", save_all=True, append_images=[seed_pil().rotate(9)]), refused="a multi-page TIFF (2 pages)"),
+        Case("lossless.webp", lambda: pillow(seed_pil(), "WEBP", lossless=True)),
+        Case("plain.bmp", lambda: encode(seed_bgr(), ".bmp")),
+        Case("grey.pgm", lambda: encode(grey, ".pgm"), channels=1),
         Case("still.gif", lambda: pillow(seed_pil().convert("P"), "GIF"), output_suffix=".png"),
         Case("float-nan.tiff", float_tiff_with_nan, dtype="float32", channels=1),
         Case("one-pixel.png", lambda: encode(seed_bgr(1, 1), ".png"), shape=(1, 1)),
