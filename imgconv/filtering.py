@@ -320,14 +320,15 @@ def _apply_combined(engine, colour: np.ndarray, kernel: Kernel, spec: Correlatio
     for part in kernel.parts:
         part_spec = replace(spec, kernel=part.effective.astype(np.float32), anchor=part.anchor, delta=part.offset)
         values = _correlate(engine, colour, part_spec, geometry, float_output=True).astype(np.float32, copy=False)
-        if kernel.combine == "magnitude":
-            values = values * values
-        if merged is None:
-            merged = values.copy()
-        elif kernel.combine == "max":
-            np.maximum(merged, values, out=merged)
-        else:
-            merged += values
+        with np.errstate(over="ignore"):  # beyond float32: inf, as OpenCV's float sums give
+            if kernel.combine == "magnitude":
+                values = values * values
+            if merged is None:
+                merged = values.copy()
+            elif kernel.combine == "max":
+                np.maximum(merged, values, out=merged)
+            else:
+                merged += values
     assert merged is not None
     return np.sqrt(merged) if kernel.combine == "magnitude" else merged
 

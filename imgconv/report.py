@@ -168,6 +168,9 @@ figure img { display: block; width: 100%; height: auto;
 figcaption { margin-top: 8px; font-size: 13px; color: var(--muted); word-break: break-all; }
 figcaption b { color: var(--fg); }
 .tables { display: flex; flex-wrap: wrap; gap: 8px 32px; align-items: flex-start; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.tables > div { min-width: 0; }
+tbody th { white-space: nowrap; }
 table { border-collapse: collapse; background: var(--card); border: 1px solid var(--line);
   border-radius: 8px; font-size: 14px; }
 th, td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: left;
@@ -289,13 +292,13 @@ def html_report(
         '<section class="tables">',
         "<div>",
         "<h2>Overall</h2>",
-        _overall_table(metrics, integer),
+        _scrolling(_overall_table(metrics, integer)),
         "</div>",
         "<div>",
         "<h2>Per channel</h2>",
-        _channel_table(metrics, integer),
+        _scrolling(_channel_table(metrics, integer)),
         "<h2>Border strip and interior</h2>",
-        _region_table(metrics, integer),
+        _scrolling(_region_table(metrics, integer)),
         "</div>",
         "</section>",
         "<footer>",
@@ -373,6 +376,11 @@ def _verdict(metrics: dict[str, Any], tolerance: float | None, integer: bool) ->
     within = metrics["max_abs"] <= tolerance
     text += f"; {'within' if within else 'beyond'} the tolerance {_format_value(tolerance, False)}"
     return ("same" if within else "differ"), text
+
+
+def _scrolling(table: str) -> str:
+    """A wide table scrolls inside its own box on a narrow screen instead of the whole page."""
+    return f'<div class="scroll">{table}</div>'
 
 
 def _overall_table(metrics: dict[str, Any], integer: bool) -> str:

@@ -36,7 +36,7 @@ def integer_form(w: np.ndarray) -> tuple[float, np.ndarray | None, int | None]:
     ints //= g
     if emin >= 0:  # a whole-number scale: fold it into the integers
         factor = g << emin
-        if np.abs(ints).max() * factor >= 2**52:
+        if int(np.abs(ints).max()) * factor >= 2**52:  # Python ints: factor may pass 2**63
             return float(factor), ints, None
         return 1.0, ints * factor, 0
     scale = math.ldexp(g, emin)
