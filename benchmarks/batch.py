@@ -181,6 +181,10 @@ def main() -> None:
     batch_runs = 2 if args.quick else 3
     batch_size = 60 if args.quick else 200
     imgconv = imgconv_command()
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        # An installed imgconv has its .pyc files; without them every run would compile
+        # ~15k lines first (~0.2 s) and the benchmark would measure that, not imgconv.
+        print("note: PYTHONDONTWRITEBYTECODE is set here; unset for the runs measured, as on an installed system")
     load_before = os.getloadavg()
     print(f"imgconv: {' '.join(imgconv)}; python {sys.version.split()[0]}; OpenCV {cv2.__version__}; "
           f"{os.cpu_count()} cores; load average {load_before[0]:.2f}")
