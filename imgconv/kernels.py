@@ -35,6 +35,7 @@ import json
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -180,6 +181,15 @@ class Kernel:
         if divisor == 0:
             raise KernelError("divisor is 0; a kernel cannot divide by zero", self.origin)
         object.__setattr__(self, "divisor", divisor)
+        # the engines take weights / divisor as float32: a tiny divisor must not make it inf
+        with np.errstate(over="ignore"):
+            largest = float(np.abs(weights).max() / divisor)
+        if not largest <= _FLOAT32_MAX:
+            raise KernelError(
+                f"the weights divided by the divisor {_number_text(divisor)} reach {largest:.3g}, "
+                "beyond float32's range",
+                self.origin,
+            )
         object.__setattr__(self, "offset", _finite(self.offset, "offset", self.origin))
         anchor = self.anchor
         if anchor is None:
@@ -606,6 +616,8 @@ def _json_type(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "an object"
+    if isinstance(value, (int, float)):
+        return f"a number ({_short(value)})"
     return type(value).__name__
 
 
@@ -706,6 +718,18 @@ def _parse_int(text: str) -> int | float:
         raise KernelError(f"number with {len(text)} digits is not a finite float32 number") from None
 
 
+def _json_hint(error: json.JSONDecodeError) -> str:
+    """What a person most likely wrote where the JSON decoder stopped (for the error line)."""
+    doc, pos = error.doc, error.pos
+    if doc.startswith(("//", "/*"), pos):
+        return " (a comment: JSON has none)"
+    if doc[pos : pos + 1] in ("]", "}") and doc[:pos].rstrip().endswith(","):
+        return f" (a trailing comma before '{doc[pos]}': JSON allows none)"
+    if doc[pos : pos + 1] == "'":
+        return " (single quotes: JSON strings take double quotes)"
+    return ""
+
+
 def _parse_json(text: str, origin: str | None) -> Any:
     """``json.loads`` made strict: no NaN/Infinity, no duplicate keys, bounded depth."""
     try:
@@ -719,7 +743,7 @@ def _parse_json(text: str, origin: str | None) -> Any:
         raise KernelError(error.reason, origin) from None
     except json.JSONDecodeError as error:
         raise KernelError(
-            f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", origin
+            f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}{_json_hint(error)}", origin
         ) from None
     except RecursionError:
         raise KernelError("invalid JSON: nested too deeply", origin) from None
@@ -825,6 +849,9 @@ def _combined_from_json(obj: dict, origin: str | None, default_name: str) -> Ker
                 raise KernelError(f"kernel {i}: give a name, name:key=value or a matrix, not a file", origin)
             part = load_kernel(entry)
         elif isinstance(entry, (list, dict)):
+            # refused before recursing: nested "kernels" gave a message naming every level
+            if isinstance(entry, dict) and any(entry.get(key) is not None for key in ("kernels", "combine", "channels", "pointwise")):
+                raise KernelError(f"kernel {i} cannot have channels, pointwise or kernels of its own", origin)
             part = kernel_from_json(entry, origin=where, default_name=f"kernel-{i}")
         else:
             raise KernelError(f"kernel {i} must be a kernel object, a matrix or a name, not {_json_type(entry)}", origin)
@@ -862,6 +889,11 @@ def _channel_kernels(entries: Any, origin: str | None) -> tuple[Kernel, ...]:
     return tuple(kernels)
 
 
+def _byte_cap() -> str:
+    cap = MAX_KERNEL_FILE_BYTES
+    return f"{cap >> 20} MiB ({cap} bytes)" if cap % (1 << 20) == 0 else f"{cap} bytes"
+
+
 def load_kernel_file(path: str | os.PathLike) -> Kernel:
     """Read a kernel file (UTF-8, an optional BOM), strictly validated.
 
@@ -872,14 +904,14 @@ def load_kernel_file(path: str | os.PathLike) -> Kernel:
     if "\0" in origin:
         raise KernelError("a file name cannot contain a NUL byte", origin)
     try:
-        size = os.stat(origin).st_size
-        if os.path.isdir(origin):
+        info = os.stat(origin)
+        size = info.st_size
+        if stat.S_ISDIR(info.st_mode):
             raise KernelError("is a folder, not a kernel file", origin)
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):  # FIFO: <(...)
+            raise KernelError("not a regular file (a device or socket), not a kernel file", origin)
         if size > MAX_KERNEL_FILE_BYTES:
-            raise KernelError(
-                f"kernel file is {size} bytes; the largest accepted is {MAX_KERNEL_FILE_BYTES}",
-                origin,
-            )
+            raise KernelError(f"kernel file is {size} bytes; the largest accepted is {_byte_cap()}", origin)
         with open(origin, "rb") as handle:
             data = handle.read(MAX_KERNEL_FILE_BYTES + 1)
     except FileNotFoundError:
@@ -887,7 +919,7 @@ def load_kernel_file(path: str | os.PathLike) -> Kernel:
     except OSError as error:
         raise KernelError(f"cannot read kernel file: {error.strerror or error}", origin) from None
     if len(data) > MAX_KERNEL_FILE_BYTES:
-        raise KernelError(f"kernel file is larger than {MAX_KERNEL_FILE_BYTES} bytes", origin)
+        raise KernelError(f"kernel file is larger than {_byte_cap()}", origin)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -927,7 +959,8 @@ def _side(raw: str, what: str, text: str) -> int:
     digits = re.sub(r"\s", "", raw)
     if len(digits.lstrip("+-0")) > 6:
         raise KernelError(f"ImageMagick kernel {what} {digits[:12]}... is too large; the largest side is {MAX_KERNEL_SIDE}", _short_spec(text))
-    return int(digits)
+    sign = "-" if digits.startswith("-") else ""
+    return int(sign + (digits.lstrip("+-").lstrip("0") or "0"))  # int() refuses > 4300 digits, zeros too
 
 
 def _short_spec(text: str) -> str:
@@ -1231,10 +1264,17 @@ def _log(size: int = 5, sigma: float = 0.5) -> Kernel:
         raise KernelError(f"log: sigma must be > 0, got {sigma:g}")
     r = np.arange(size, dtype=np.float64) - (size - 1) / 2
     x2 = r[None, :] ** 2 + r[:, None] ** 2
-    h = np.exp(-x2 / (2 * sigma * sigma))
-    h /= h.sum()
-    h1 = h * (x2 - 2 * sigma * sigma) / sigma**4
-    weights = h1 - h1.sum() / h1.size  # zero sum: flat areas give 0
+    sigma64 = np.float64(sigma)  # overflow gives inf (checked below), not an OverflowError
+    with np.errstate(all="ignore"):
+        h = np.exp(-x2 / (2 * sigma64 * sigma64))
+        h /= h.sum()
+        h1 = h * (x2 - 2 * sigma64 * sigma64) / sigma64**4
+        weights = h1 - h1.sum() / h1.size  # zero sum: flat areas give 0
+    if not (np.all(np.abs(weights) <= _FLOAT32_MAX) and (weights.any() or size == 1)):
+        raise KernelError(
+            f"log: sigma {sigma:g} is too {'small' if sigma < 1 else 'large'} for a {size}x{size} kernel "
+            f"(its weights {'overflow' if sigma < 1 else 'vanish'} in floating point)"
+        )
     return Kernel(
         weights,
         name="log" if (size, sigma) == (5, 0.5) else f"log-{size}-{sigma:g}",
