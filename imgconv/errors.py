@@ -18,6 +18,7 @@ __all__ = [
     "ImageReadError",
     "ImageWriteError",
     "OutputExistsError",
+    "InternalError",
     "display_path",
 ]
 
@@ -84,3 +85,15 @@ class ImageWriteError(ImgconvError):
 
 class OutputExistsError(ImageWriteError):
     """The output exists and replacing it was not asked for (exit code 1)."""
+
+
+class InternalError(ImgconvError):
+    """A bug met while filtering one file: that file fails (exit code 1), a batch goes on."""
+
+    @classmethod
+    def of(cls, error: BaseException, path: str | bytes | os.PathLike | None = None) -> "InternalError":
+        return cls(
+            f"internal error: {type(error).__name__}: {error} "
+            "(a bug: please report it; IMGCONV_DEBUG=1 shows the traceback)",
+            path,
+        )

@@ -48,7 +48,8 @@ class Header:
     logical screen or a larger frame). ``frames`` > 1: animated (or a multi-page TIFF).
     ``orientation`` is the EXIF orientation (1: as stored). ``cmyk``: the samples are
     CMYK (or YCCK). ``complete`` is False when the data visibly ends early (a JPEG
-    without its end-of-image marker), None when the header cannot tell.
+    without its end-of-image marker, a PNG chunk that runs past the end or no IEND),
+    None when the header cannot tell.
     """
 
     format: str
@@ -71,7 +72,7 @@ def read_header(data: bytes) -> Header | None:
         return None
     try:
         return reader(data)
-    except (IndexError, struct.error, ValueError):  # a damaged header: the decoder decides
+    except Exception:  # noqa: BLE001 - a damaged header (a missing tag, a bad offset): the decoder decides
         return None
 
 
@@ -108,14 +109,20 @@ def _png(data: bytes) -> Header:
         raise ValueError("no IHDR")
     width, height = struct.unpack_from(">II", data, 16)
     frames, orientation = 1, 1
+    complete = False
+    # Every chunk's header (not its CRC: cheap, a few thousand steps for a large file), so
+    # that a length running past the data is caught before the decoder allocates it.
     for kind, start, length in _png_chunks(data):
+        if start + length + 4 > len(data):
+            break
         if kind == b"acTL":  # APNG: the number of frames
             frames = struct.unpack_from(">I", data, start)[0]
         elif kind == b"eXIf":
             orientation = _exif_orientation(data[start : start + length])
-        elif kind in (b"IDAT", b"IEND"):
+        elif kind == b"IEND":
+            complete = True
             break
-    return Header("png", width, height, frames=max(frames, 1), orientation=orientation)
+    return Header("png", width, height, frames=max(frames, 1), orientation=orientation, complete=complete)
 
 
 def png_damage(data: bytes) -> str | None:

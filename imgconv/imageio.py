@@ -191,7 +191,10 @@ def decode_image(
     if header is not None:
         _check_header(header, name, max_pixels)
     if header is not None and header.complete is False:  # some libjpeg builds decode it with a warning
-        image = _truncated(data, _truncation_reason(header.format), name, allow_truncated)
+        damage = _damage(data) or _truncation_reason(header.format)
+        if not damage.startswith("truncated"):  # a bad CRC found on the way: no option helps
+            raise ImageReadError(damage, name)
+        image = _truncated(data, damage, name, allow_truncated)
     else:
         cv = cv2()
         try:

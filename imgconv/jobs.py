@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Literal, Sequence
 
-from .errors import ImageWriteError, ImgconvError, UsageError
+from .errors import ImageReadError, ImageWriteError, ImgconvError, InternalError, UsageError
 from .imageio import (
     ReadOptions,
     decode_image,
@@ -376,6 +376,14 @@ def run_job(
             write_bytes_atomic(job.output, encoded, overwrite=overwrite)
     except ImgconvError as error:
         return result("failed", error)
+    except BrokenPipeError:  # the reader of standard output went away: the CLI ends quietly
+        raise
+    except MemoryError:
+        return result("failed", ImageReadError("not enough memory to filter this image", job.input))
+    except Exception as error:  # noqa: BLE001 - a bug on one file must not end the batch
+        if os.environ.get("IMGCONV_DEBUG"):
+            raise
+        return result("failed", InternalError.of(error, job.input))
     return result("done")
 
 

@@ -501,3 +501,56 @@ def test_a_reader_that_stops_early_is_not_told_success(tmp_path: Path) -> None:
     )
     assert proc.stderr == b""  # quiet: no traceback, no "Broken pipe" message
     assert proc.stdout.decode().strip() == "1"  # but not a success: the image did not all go out
+
+
+def test_a_bug_on_one_file_fails_that_file_and_the_batch_goes_on(tmp_path: Path, capfd, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    # an unexpected exception (a bug) in one file: named in one line, the others written
+    import imgconv.filtering
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        (folder / name).write_bytes(GOOD)
+    (folder / "tall.png").write_bytes(corpus.encode(corpus.seed_bgr(30, 32), ".png"))
+    real_apply = imgconv.filtering.apply
+
+    def buggy(image, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if image.shape[0] == 30:
+            raise KeyError(256)
+        return real_apply(image, *args, **kwargs)
+
+    monkeypatch.setattr(imgconv.filtering, "apply", buggy)
+    monkeypatch.delenv("IMGCONV_DEBUG", raising=False)
+    code, _, err = cli(capfd, "apply", "blur", folder, "-o", tmp_path / "out", "-j", "1")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"imgconv: {folder / 'tall.png'}: internal error: KeyError: 256 "
+        "(a bug: please report it; IMGCONV_DEBUG=1 shows the traceback)"
+    )
+    assert lines[1].startswith("3 done, 1 failed, 0 skipped")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+def test_a_tiff_without_its_size_tags_is_an_error_not_a_bug(tmp_path: Path, capfd) -> None:  # noqa: ANN001
+    # found by tools/fuzz.py: the header reader met an IFD without ImageWidth
+    import struct as _struct
+
+    source = tmp_path / "no-size.tiff"
+    source.write_bytes(b"II*\x00" + _struct.pack("<I", 8) + _struct.pack("<H", 0) + _struct.pack("<I", 0))
+    code, _, err = cli(capfd, "apply", "blur", source, "-o", tmp_path / "out.png")
+    assert code == 1
+    assert_one_line(err, "no-size.tiff: cannot decode the TIFF data")
+
+
+def test_a_png_chunk_longer_than_the_file_is_refused_before_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # found by tools/fuzz.py: a 310-byte PNG claiming a 2 GB PLTE kept OpenCV busy for seconds
+    import imgconv.imageio as imageio
+    from imgconv.errors import ImageReadError
+
+    data = bytearray(GOOD)
+    idat = data.index(b"IDAT")
+    data[idat - 4 : idat] = (2**31 + 48).to_bytes(4, "big")
+    monkeypatch.setattr(imageio.cv2(), "imdecode", lambda *a: pytest.fail("decoded"))
+    with pytest.raises(ImageReadError, match="truncated PNG .the data ends inside the IDAT chunk"):
+        imageio.decode_image(bytes(data), name="long.png")

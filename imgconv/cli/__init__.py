@@ -13,7 +13,7 @@ import sys
 import typer
 
 from .. import __version__
-from ..errors import ImgconvError
+from ..errors import ImgconvError, InternalError
 from . import apply as _apply
 from . import bench as _bench
 from . import conv1d as _conv1d
@@ -120,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             return code
         if os.environ.get("IMGCONV_DEBUG"):
             raise
-        error_line(
-            f"internal error: {type(error).__name__}: {error} "
-            "(a bug: please report it; IMGCONV_DEBUG=1 shows the traceback)"
-        )
+        error_line(str(InternalError.of(error)))
         return 1
     except SystemExit as exit_:  # raised by code that calls sys.exit
         return exit_.code if isinstance(exit_.code, int) else 1

@@ -40,8 +40,14 @@ class OpenCVEngine:
         if image.ndim == 3 and image.shape[2] == 1:  # OpenCV drops a single channel axis
             return self.correlate(image[:, :, 0], spec, float_output=float_output)[:, :, None]
         cv = cv2()
-        ddepth = cv.CV_32F if float_output else getattr(cv, _DEPTHS[image.dtype])
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
+        if not float_output and _sum_may_wrap(image.dtype, kernel, spec.delta):
+            # filter2D saturates an integer result through an int32 conversion: a sum past
+            # 2**31 wraps to INT_MIN and comes out 0 (black) where the maximum is due
+            values = self.correlate(image, spec, float_output=True)
+            top = float(np.iinfo(image.dtype).max)
+            return np.clip(np.rint(values), 0, top).astype(image.dtype)
+        ddepth = cv.CV_32F if float_output else getattr(cv, _DEPTHS[image.dtype])
         if not _needs_padding(spec):
             return self._filter(image, ddepth, kernel, spec, spec.border.opencv)
         top, bottom, left, right = spec.padding()
@@ -83,6 +89,14 @@ class OpenCVEngine:
                 for i in range(0, channels, 4)
             ]
         )
+
+
+def _sum_may_wrap(dtype: np.dtype, kernel: np.ndarray, delta: float) -> bool:
+    """Whether a weighted sum can leave int32's range (only with weights of millions)."""
+    if dtype.kind != "u":
+        return False
+    reach = float(np.abs(kernel.astype(np.float64)).sum()) * float(np.iinfo(dtype).max) + abs(float(delta))
+    return reach >= 2.0**31
 
 
 def _needs_padding(spec: CorrelationSpec) -> bool:
