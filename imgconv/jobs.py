@@ -405,6 +405,24 @@ def _input_format(path: str, data: bytes) -> str:
         return "png"
 
 
+def _start_context():  # noqa: ANN202 - a multiprocessing context
+    """How worker processes start: ``fork`` (fast) only while it is safe, else ``forkserver``.
+
+    A forked child inherits the parent's memory but none of its threads. Once OpenCV's
+    thread pool or the numpy engine's threads exist (a library user who filtered before
+    calling :func:`run_jobs`, or a test process), a child that calls into them waits
+    forever for threads that are not there. The CLI forks before it has filtered anything.
+    """
+    import multiprocessing
+    import sys
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and "cv2" not in sys.modules and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _worker_setup() -> None:
     # Each worker is one process of the pool: let OpenCV use one thread in each, so that
     # N workers on N cores do not fight N x N threads. Ctrl-C reaches the whole process
@@ -468,7 +486,9 @@ def run_jobs(
         return
     task = run_job if executor_factory else _run_in_worker
     factory = executor_factory or (
-        lambda n: concurrent.futures.ProcessPoolExecutor(max_workers=n, initializer=_worker_setup)
+        lambda n: concurrent.futures.ProcessPoolExecutor(
+            max_workers=n, initializer=_worker_setup, mp_context=_start_context()
+        )
     )
     pool = factory(workers)
     pending: set[concurrent.futures.Future] = set()

@@ -728,3 +728,28 @@ def test_run_jobs_with_a_thread_pool_executor(tmp_path: Path) -> None:
         if i != 5:
             assert_filtered(tmp_path / "out" / f"t{i:02d}.png", root / f"t{i:02d}.png", EDGE)
     assert made[0].closed  # the runner closed the executor it was given
+
+
+def test_worker_processes_after_opencv_ran_in_this_process(tmp_path: Path) -> None:
+    # A library user who used OpenCV (here: a diff heat map, which starts OpenCV's thread
+    # pool) and then runs a batch in worker processes: a forked worker waited forever in
+    # cv2.setNumThreads for pool threads that do not exist in the child. Run in a fresh
+    # interpreter, with a timeout, so that a hang fails the test.
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(tmp_path / name), np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    script = f"""
+import numpy as np, imgconv
+from imgconv.jobs import find_inputs, plan_jobs, run_jobs
+from imgconv.options import FilterOptions
+a = np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)
+imgconv.heatmap(a, a ^ 1)
+jobs = plan_jobs(find_inputs([{str(tmp_path)!r}]), {str(tmp_path / 'out')!r}, "blur")
+results = list(run_jobs(jobs, [imgconv.load_kernel("blur")], FilterOptions(), workers=2))
+print(sorted(r.status for r in results))
+"""
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker processes hung")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().strip() == "['done', 'done', 'done']"
