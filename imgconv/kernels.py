@@ -183,7 +183,7 @@ class Kernel:
         object.__setattr__(self, "divisor", divisor)
         # the engines take weights / divisor as float32: a tiny divisor must not make it inf
         with np.errstate(over="ignore"):
-            largest = float(np.abs(weights).max() / divisor)
+            largest = float(np.abs(weights).max() / abs(divisor))  # a negative divisor too
         if not largest <= _FLOAT32_MAX:
             raise KernelError(
                 f"the weights divided by the divisor {_number_text(divisor)} reach {largest:.3g}, "

@@ -368,3 +368,13 @@ def test_a_magnitude_kernel_with_large_weights_prints_one_line(tmp_path: Path, i
     code, out, err = run(capsys, "apply", spec, str(image), "-o", str(out_png))
     assert (code, out, err) == (0, "", f"wrote {out_png}\n")
     assert np.array_equal(decoded(out_png), saturated(crop))
+
+
+def test_a_tiny_negative_divisor_is_refused_like_a_positive_one(tmp_path: Path, image: Path, capsys) -> None:
+    # found by tests/test_fuzz.py: |weights / divisor| was checked as a signed number
+    path = tmp_path / "k.json"
+    path.write_text('{"kernel": [[1e-30]], "divisor": -1e-300}')
+    code, out, err = run(capsys, "apply", str(path), str(image), "-o", str(tmp_path / "out.png"))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "k.json" in err and "beyond float32's range" in err
+    assert not (tmp_path / "out.png").exists()
