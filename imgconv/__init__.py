@@ -25,6 +25,7 @@ _EXPORTS = {
     "read_image": "imgconv.imageio",
     "write_image": "imgconv.imageio",
     "decode_image": "imgconv.imageio",
+    "ReadOptions": "imgconv.imageio",
     "encode_image": "imgconv.imageio",
     "ImgconvError": "imgconv.errors",
     "UsageError": "imgconv.errors",

@@ -554,3 +554,20 @@ def test_a_png_chunk_longer_than_the_file_is_refused_before_decoding(tmp_path: P
     monkeypatch.setattr(imageio.cv2(), "imdecode", lambda *a: pytest.fail("decoded"))
     with pytest.raises(ImageReadError, match="truncated PNG .the data ends inside the IDAT chunk"):
         imageio.decode_image(bytes(data), name="long.png")
+
+
+def test_the_read_limits_from_python(files: Path) -> None:
+    import imgconv
+
+    with pytest.raises(imgconv.ImageReadError, match="32x24 pixels .768. is more than the limit of 500"):
+        imgconv.read_image(files / "rgba.png", reading=imgconv.ReadOptions(max_pixels=500))
+    with pytest.raises(imgconv.UsageError, match="--max-pixels must be a whole number >= 0"):
+        imgconv.ReadOptions(max_pixels=-1)
+    with pytest.raises(imgconv.ImageReadError, match="truncated PNG"):
+        imgconv.read_image(files / "truncated.png")
+    rows = imgconv.read_image(files / "truncated.png", reading=imgconv.ReadOptions(allow_truncated=True))
+    assert rows.shape == (24, 32, 3) and rows.dtype == np.uint8
+    upright = imgconv.read_image(files / "exif-rotated.jpg")
+    stored = imgconv.read_image(files / "exif-rotated.jpg", reading=imgconv.ReadOptions(orient=False))
+    assert upright.shape[:2] == (32, 24) and stored.shape[:2] == (24, 32)
+    assert np.array_equal(upright, np.rot90(stored, -1))  # orientation 6: 90 degrees clockwise
