@@ -285,7 +285,7 @@ def _exif_orientation(block: bytes) -> int:
     try:
         endian = _endian(block)
         tags, _ = _ifd(block, struct.unpack_from(endian + "I", block, 4)[0], endian)
-    except (IndexError, struct.error, ValueError):
+    except Exception:  # noqa: BLE001 - a damaged EXIF block must not lose the size check
         return 1
     value = tags.get(274, 1)
     return value if value in ORIENTATIONS else 1

@@ -18,13 +18,14 @@ import errno
 import os
 import stat
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 
 from ._cv import cv2, native_stderr_silenced
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, UsageError
+from .headers import DEFAULT_MAX_PIXELS, png_damage, read_header
 
 __all__ = [
     "read_image",
@@ -137,9 +138,6 @@ def read_bytes(source: str | os.PathLike | bytes) -> bytes:
         raise ImageReadError(f"cannot read: {error.strerror or error}", source) from None
 
 
-from .headers import DEFAULT_MAX_PIXELS  # noqa: E402 - stdlib only, shared with the CLI
-
-
 @dataclass(frozen=True)
 class ReadOptions:
     """How cautious decoding is (see :func:`decode_image`); picklable for worker processes."""
@@ -158,9 +156,7 @@ def decode_image(
     *,
     name: str | os.PathLike | bytes | None = None,
     channel_order: str = "rgb",
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    allow_truncated: bool = False,
-    orient: bool = True,
+    reading: ReadOptions | None = None,
 ) -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, TIFF, BMP, WebP, GIF, PNM) into an array.
 
@@ -168,33 +164,32 @@ def decode_image(
     (:mod:`imgconv.headers`) and, before a pixel is decoded, these are refused with an
     :class:`ImageReadError` that says why:
 
-    * more than ``max_pixels`` pixels (None or 0: no limit): a decompression bomb;
+    * more than ``reading.max_pixels`` pixels (None or 0: no limit): a decompression bomb;
     * animated images (GIF, APNG, WebP) and multi-page TIFFs: only still images are filtered;
     * CMYK JPEG and TIFF: OpenCV would silently turn them into RGB;
-    * truncated JPEG and PNG, unless ``allow_truncated``: then what the data holds is decoded
+    * truncated JPEG and PNG, unless ``reading.allow_truncated``: then what the data holds is decoded
       (with Pillow; the missing rows are left as its decoder leaves them, grey for JPEG and
       black for PNG).
 
-    With ``orient`` (the default) an EXIF orientation is applied, so the pixels come back
+    With ``reading.orient`` (the default) an EXIF orientation is applied, so the pixels come back
     upright as a viewer shows them (the output carries no EXIF to turn it again).
 
-    >>> decode_image(b"GIF89a" + bytes.fromhex("1027102700"), name="bomb.gif", max_pixels=10**6)
+    >>> decode_image(b"GIF89a" + bytes.fromhex("1027102700"), name="bomb.gif", reading=ReadOptions(max_pixels=10**6))
     Traceback (most recent call last):
     ...
     imgconv.errors.ImageReadError: bomb.gif: 10000x10000 pixels (100,000,000) is more than the limit of 1,000,000 (--max-pixels); refused before decoding
     """
-    from .headers import read_header
-
+    reading = reading or ReadOptions()
     if not data:
         raise ImageReadError("empty file (0 bytes)", name)
     header = read_header(data)
     if header is not None:
-        _check_header(header, name, max_pixels)
+        _check_header(header, name, reading.max_pixels)
     if header is not None and header.complete is False:  # some libjpeg builds decode it with a warning
         damage = _damage(data) or _truncation_reason(header.format)
         if not damage.startswith("truncated"):  # a bad CRC found on the way: no option helps
             raise ImageReadError(damage, name)
-        image = _truncated(data, damage, name, allow_truncated)
+        image = _truncated(data, damage, name, reading.allow_truncated)
     else:
         cv = cv2()
         try:
@@ -208,14 +203,14 @@ def decode_image(
         if image is None:
             damage = _damage(data)
             if damage is not None and damage.startswith("truncated"):
-                image = _truncated(data, damage, name, allow_truncated)
+                image = _truncated(data, damage, name, reading.allow_truncated)
             else:
                 raise ImageReadError(damage or _undecodable_reason(data), name)
     if image.dtype not in (np.uint8, np.uint16, np.float32):
         raise ImageReadError(f"{image.dtype} samples are not supported (uint8, uint16 and float32 are)", name)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if orient and header is not None and header.orientation != 1:
+    if reading.orient and header is not None and header.orientation != 1:
         image = apply_orientation(image, header.orientation)
     if channel_order == "rgb":
         image = _swap_red_blue(image)
@@ -265,8 +260,6 @@ def _truncation_reason(kind: str) -> str:
 
 def _damage(data: bytes) -> str | None:
     """Why undecodable bytes are so, when the structure of the file tells."""
-    from .headers import png_damage
-
     kind = sniff_format(data)
     if kind == "png":
         return png_damage(data)
@@ -369,8 +362,7 @@ def read_image(
     ImageReadError
         A missing, unreadable or undecodable file (exit code 1), naming the file.
     """
-    limits = asdict(reading or ReadOptions())
-    return decode_image(read_bytes(source), name=source, channel_order=channel_order, **limits)
+    return decode_image(read_bytes(source), name=source, channel_order=channel_order, reading=reading)
 
 
 def _swap_red_blue(image: np.ndarray) -> np.ndarray:

@@ -111,17 +111,17 @@ def compare_engines(a, b, tolerance: float | None = None) -> dict:  # noqa: ANN0
     """
     import numpy as np
 
-    from .metrics import diff
+    from .metrics import absolute_difference, diff
 
     metrics = diff(a, b, with_ssim=False, names=("cv2 engine", "numpy engine"))
     keep = ("max_abs", "mean_abs", "rmse", "psnr", "differing_pixels", "differing_fraction", "identical")
     result = {key: metrics[key] for key in keep}
     if tolerance is None and a.dtype.kind == "f":
-        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        # NaN in the same place on both sides agrees; on one side only it is infinitely far
+        distance = absolute_difference(a, b).reshape(a.shape)
         with np.errstate(invalid="ignore"):
-            relative = np.abs(a64 - b64) / np.maximum(1.0, np.abs(a64))
-        relative[(a64 == b64) | (np.isnan(a64) & np.isnan(b64))] = 0.0  # NaN where both have NaN agrees
-        relative[np.isnan(relative)] = np.inf  # a NaN on one side only, or infinities apart
+            relative = distance / np.fmax(1.0, np.abs(a.astype(np.float64)))  # fmax: 1 where a is NaN
+        relative[np.isnan(relative)] = np.inf  # an infinity against a finite value
         worst = float(relative.max()) if a.size else 0.0
         result.update(tolerance="1e-5 relative", relative_max=worst, agree=bool(worst <= 1e-5))
     else:
@@ -332,14 +332,7 @@ def run_job(
             fmt = format_for(output_format or _input_format(job.input, data))
         else:
             fmt = format_for(output_format, path=job.output)
-        image = decode_image(
-            data,
-            name=job.input,
-            channel_order=options.channel_order,
-            max_pixels=reading.max_pixels,
-            allow_truncated=reading.allow_truncated,
-            orient=reading.orient,
-        )
+        image = decode_image(data, name=job.input, channel_order=options.channel_order, reading=reading)
         del data
         pixels = image.shape[0] * image.shape[1]
         original = image if compare else None

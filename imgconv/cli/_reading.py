@@ -28,4 +28,4 @@ def allow_truncated_option() -> bool:
 def read_options(max_pixels: int, allow_truncated: bool):  # noqa: ANN201 - imgconv.imageio.ReadOptions
     from ..imageio import ReadOptions
 
-    return ReadOptions(max_pixels=max_pixels or None, allow_truncated=allow_truncated)
+    return ReadOptions(max_pixels=max_pixels, allow_truncated=allow_truncated)  # 0: no limit
