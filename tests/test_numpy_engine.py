@@ -487,6 +487,28 @@ def test_explain_large_random_kernel_uses_fft():
     assert "NaN" in NumpyEngine().explain((2048, 2048), np.float32, spec)
 
 
+def test_large_float_kernel_on_uint8_uses_float32_transforms_within_the_spec():
+    """A 31x31 random kernel on an 8-bit photo-sized image takes the float32 FFT: its
+    noise is of the size of OpenCV's own DFT, so at most 1e-4 of the pixels may land one
+    level from the exactly rounded sum, and only next to a .5 tie."""
+    rng = np.random.default_rng(31)
+    spec = spec_for(rng.standard_normal((31, 31)) / 31)
+    image = random_image(rng, (517, 611, 3), np.uint8)
+    assert "float32 transforms" in NumpyEngine().explain(image.shape, image.dtype, spec)
+    ours = NumpyEngine().correlate(image, spec, float_output=False)
+    assert_matches_cv2(ours, image, spec, False, "auto")
+    v = exact(image, spec)
+    rounded = np.clip(np.rint(v), 0, 255)
+    off = np.abs(ours - rounded)
+    assert off.max() <= 1
+    assert np.count_nonzero(off) <= 1e-4 * ours.size
+    # ties matter for whole-number kernels and for uint16: those keep float64
+    whole = spec_for(np.ones((31, 31)))
+    assert "float64 transforms" in NumpyEngine("fft").explain(image.shape, np.uint8, whole)
+    assert "float64 transforms" in NumpyEngine("fft").explain(image.shape, np.uint16, spec)
+    assert "float64 transforms" in NumpyEngine("fft").explain(image.shape, np.uint8, spec, float_output=True)
+
+
 def test_forced_strategies_that_cannot_run_say_why():
     spec = spec_for(_G5)
     with pytest.raises(ValueError, match="'integer' cannot run this call: it needs a uint8 or uint16"):

@@ -46,8 +46,10 @@ its loops and transforms).
 ``fft``
     Overlap-save: the padded image in tiles of 64 to 1024 pixels a side (lengths
     ``2**a`` times 1, 3 or 5, which numpy transforms fastest), each transformed,
-    multiplied by the kernel's spectrum and transformed back, in float64. Chosen for
-    large kernels that are not separable.
+    multiplied by the kernel's spectrum and transformed back. In float32 where OpenCV's
+    own result comes from its float32 DFT (8-bit results of a kernel of 130 cells and
+    more that is not whole numbers), else in float64. Chosen for large kernels that are
+    not separable.
 
 Exactness against OpenCV, and where the engine leaves float32
 -------------------------------------------------------------
@@ -71,8 +73,13 @@ OpenCV's own rounding error decides a few roundings, and the engine reproduces t
   ~0.02 levels) that most values would be replayed, so the shift route runs OpenCV's
   arithmetic on every pixel instead (in float64, rounded to float32 after each weight).
   The other float routes compute uint16 results in float64.
-* **FFT in float64**: numpy's float64 transforms are faster than its float32 ones on
-  this machine class, and float32 transform noise would break the ``.5`` ties.
+* **FFT in float64** wherever ties or OpenCV's direct sum decide: snapped whole-number
+  kernels, uint16, float results, and kernels under OpenCV's DFT size (float32 transform
+  noise would break the ``.5`` ties). Only 8-bit results of kernels in OpenCV's DFT range
+  that are not whole numbers use float32 transforms: their noise, about 1e-7 of the sum
+  of ``|w * x|``, is of the size of OpenCV's own, and they run about 1.6x as fast (with a
+  float32 scale factor: numpy casts float32 transforms to float64 and back when the
+  factor is the integer 1, which made them slower than float64 ones).
 * **A scale that is not a power of two** (a box over 9): ``sum(M * pixel) * scale + delta``
   is formed once in float64 from the exact integer sum (then replayed near ``.5``).
 * **Non-finite float32 input**: the FFT and matmul routes would spread a NaN or an
@@ -81,9 +88,12 @@ OpenCV's own rounding error decides a few roundings, and the engine reproduces t
 
 Where OpenCV itself uses a DFT (kernels of 130 cells and more for uint8 and float32, 50
 and more for uint16) its result carries float32 transform noise (about 1e-7 of the sum
-of ``|w * x|``). The engine's result is then the more exact one, and the two can differ
-by one level where a value lies on or very near ``.5`` (exact ties of dyadic kernels
-included, which that noise breaks either way). Float results agree to about 1e-6
+of ``|w * x|``). The engine's float64 results are then the more exact ones, its float32
+transforms as exact as OpenCV's; either can differ from OpenCV by one level where a
+value lies on or very near ``.5`` (exact ties of dyadic kernels included, which that
+noise breaks either way): measured, 316 of 12.6 million values for a 31x31 random
+kernel on a 2048x2048 RGB image, where OpenCV itself differs from the exactly rounded
+sum in 196 and the engine in 288. Float results agree to about 1e-6
 relative (more only where OpenCV's DFT noise is larger).
 
 Where the cv2 engine filters a padded copy (``wrap``, and a ``constant`` border other than
@@ -117,7 +127,8 @@ _MAXVAL = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 _BAND_BYTES = 1 << 20  # bytes of one band's accumulator: measured, bands this large beat
 # L2-sized ones (numpy's per-call cost outweighs the cache misses, which prefetching hides)
 _OP_NS = {1: 0.09, 2: 0.11, 4: 0.18, 8: 0.36}  # ns per element of one pass, by item size
-_FFT_NS = 0.9  # ns per (n log2 n) of one forward + inverse real 2-D transform pair
+_FFT_NS = {8: 0.9, 4: 0.55}  # ns per (n log2 n) of one forward + inverse real 2-D
+# transform pair, by item size (float32 with a scale factor; see _FFTRoute)
 _TILE_NS = 60_000.0  # fixed cost of one FFT tile (calls, copies, the spectrum product)
 _BAND_NS = 15_000.0  # fixed cost of one band (padding and a few dozen numpy calls)
 _MATMUL_GFLOPS = 40.0  # float32 flops per ns that one thread of BLAS achieves on them
@@ -1174,17 +1185,18 @@ def _fast_len(n: int) -> int:
 _TILE_LENGTHS = tuple(sorted(m << a for m in (1, 3, 5) for a in range(5, 11) if 64 <= m << a <= 1024))
 
 
-def _tile_cost(height: int, width: int, channels: int, kh: int, kw: int, lh: int, lw: int) -> float:
-    """Estimated ns of overlap-save with ``lh x lw`` transforms."""
+def _tile_cost(height: int, width: int, channels: int, kh: int, kw: int, lh: int, lw: int,
+               itemsize: int = 8) -> float:
+    """Estimated ns of overlap-save with ``lh x lw`` transforms of ``itemsize`` floats."""
     th, tw = lh - kh + 1, lw - kw + 1
     tiles = -(-height // th) * -(-width // tw)
-    per_tile = channels * (_FFT_NS * lh * lw * math.log2(lh * lw) + 3 * lh * lw * _OP_NS[8])
+    per_tile = channels * (_FFT_NS[itemsize] * lh * lw * math.log2(lh * lw) + 3 * lh * lw * _OP_NS[itemsize])
     return tiles * (per_tile + _TILE_NS)
 
 
 @functools.lru_cache(maxsize=256)
 def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
-                  threads: int = 1) -> tuple[int, int, float]:
+                  threads: int = 1, itemsize: int = 8) -> tuple[int, int, float]:
     """The cheapest transform size ``(lh, lw, estimated ns)`` for an image and kernel.
 
     With several threads, a size that gives each thread a tile can beat one big tile.
@@ -1197,7 +1209,12 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
         for lw in widths:
             if lh * lw > 1 << 20 and (lh, lw) != (heights[0], widths[0]):
                 continue
-            cost = _tile_cost(height, width, channels, kh, kw, lh, lw)
+            # float32 transforms of all channels together slow down by half or more once
+            # they outgrow the 512 KiB L2 cache (measured in place: 3 x 384 x 384 took 2.3x
+            # as long as 3 x 128 x 256 per pixel)
+            if itemsize == 4 and channels * lh * lw > 3 << 16 and (lh, lw) != (heights[0], widths[0]):
+                continue
+            cost = _tile_cost(height, width, channels, kh, kw, lh, lw, itemsize)
             tiles = -(-height // (lh - kh + 1)) * -(-width // (lw - kw + 1))
             wall = cost / (1 + 0.8 * (min(threads, tiles) - 1))
             if best is None or wall < best[3]:
@@ -1207,7 +1224,7 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
 
 
 class _FFTRoute(_Route):
-    """Overlap-save with float64 real FFTs in tiles."""
+    """Overlap-save with real FFTs in tiles (float32 or float64, see the module)."""
 
     name = "fft"
 
@@ -1220,21 +1237,37 @@ class _FFTRoute(_Route):
         self.snap = self.dtype.kind == "u" and _IntegerRoute.applicable(info, self.dtype, self.delta) is None
         if self.snap:
             self.finisher = _IntegerFinish(self)
+        # float32 transforms where OpenCV's own result comes from its float32 DFT: 8-bit
+        # results of a kernel that is not whole numbers, at or above OpenCV's DFT size.
+        # Their noise (about 1e-7 of sum(|w * x|)) is then of the size of OpenCV's, and
+        # they run nearly twice as fast as float64. Ties (snapping), uint16, float
+        # results and the replayed range below the DFT size keep float64.
+        self.work = np.dtype(np.float64)
+        if (self.dtype == np.uint8 and not self.snap and not self.float_output
+                and info.area >= _CV2_DFT_AREA[self.dtype]):
+            self.work = np.dtype(np.float32)
+        self.complex = np.result_type(self.work, np.complex64)
+        # numpy casts float32 transforms to float64 and back unless the scale factor is a
+        # float32 (measured: 3-6x slower); "ortho" passes one and, forward and inverse
+        # together, scales exactly as the default does
+        self.norm = "ortho" if self.work == np.float32 else None
         self._spectrum: np.ndarray | None = None
         self.tile_h, self.tile_w, self._cost = _choose_tiles(
-            self.height, self.width, self.channels, self.kh, self.kw, self.threads
+            self.height, self.width, self.channels, self.kh, self.kw, self.threads, self.work.itemsize
         )
 
     def relative_error(self) -> float:
-        return 0.0 if self.snap else 1e-12
+        if self.snap:
+            return 0.0
+        return 1e-12 if self.work == np.float64 else 1e-6
 
     def cost(self) -> float:
         n = self.height * self.row_elems
-        return self._cost + n * 2 * _OP_NS[8]
+        return self._cost + n * 2 * _OP_NS[self.work.itemsize]
 
     def describe(self) -> str:
-        how = "snapped to whole sums" if self.snap else "float64"
-        return f"fft, overlap-save in {self.tile_h}x{self.tile_w} float64 transforms, {how}"
+        how = "snapped to whole sums" if self.snap else "unsnapped"
+        return f"fft, overlap-save in {self.tile_h}x{self.tile_w} {self.work.name} transforms, {how}"
 
     def row_chunk(self) -> int:
         return self.tile_h - self.kh + 1
@@ -1255,7 +1288,7 @@ class _FFTRoute(_Route):
         if self._spectrum is None:
             kernel = (self.info.ints if self.snap else self.info.weights).astype(np.float64)
             f = np.fft.fft(np.fft.rfft(kernel, n=self.tile_w, axis=1), n=self.tile_h, axis=0)
-            self._spectrum = np.conj(f)
+            self._spectrum = np.conj(f).astype(self.complex)
         return self._spectrum
 
     def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
@@ -1269,11 +1302,12 @@ class _FFTRoute(_Route):
         band = _scratch("fft-band", lh * wp * C, image.dtype).reshape(lh, wp, C)
         # beyond a tile's data the block keeps finite leftovers, which only reach the
         # outputs that are dropped (the transforms are circular)
-        block = _scratch("fft-block", C * lh * lw, np.float64).reshape(C, lh, lw)
+        work, cplx, norm = self.work, self.complex, self.norm
+        block = _scratch(f"fft-block-{work}", C * lh * lw, work).reshape(C, lh, lw)
         # the transforms write into reused buffers: fresh ones cost as much as the FFTs
-        freq = _scratch("fft-freq", C * lh * (lw // 2 + 1), np.complex128).reshape(C, lh, lw // 2 + 1)
-        cols = _scratch("fft-cols", C * lh * (lw // 2 + 1), np.complex128).reshape(C, lh, lw // 2 + 1)
-        result = _scratch("fft-result", C * th * lw, np.float64).reshape(C, th, lw)
+        freq = _scratch(f"fft-freq-{work}", C * lh * (lw // 2 + 1), cplx).reshape(C, lh, lw // 2 + 1)
+        cols = _scratch(f"fft-cols-{work}", C * lh * (lw // 2 + 1), cplx).reshape(C, lh, lw // 2 + 1)
+        result = _scratch(f"fft-result-{work}", C * th * lw, work).reshape(C, th, lw)
         for r0 in range(y0, y1, th):
             h = min(th, y1 - r0)
             pad.fill(band, image, r0, r0 + h + kh - 1)
@@ -1285,11 +1319,11 @@ class _FFTRoute(_Route):
                 np.copyto(block[:, : h + kh - 1, : w + kw - 1], tile)
                 # the 2-D transforms as rows then columns, so that the inverse row
                 # transform runs only on the h rows that are kept
-                np.fft.rfft(block, axis=2, out=freq)
-                np.fft.fft(freq, axis=1, out=cols)
+                np.fft.rfft(block, axis=2, out=freq, norm=norm)
+                np.fft.fft(freq, axis=1, out=cols, norm=norm)
                 np.multiply(cols, spectrum, out=cols)
-                np.fft.ifft(cols, axis=1, out=freq)
-                values = np.fft.irfft(freq[:, :h], n=lw, axis=2, out=result[:, :h])[:, :, :w]
+                np.fft.ifft(cols, axis=1, out=freq, norm=norm)
+                values = np.fft.irfft(freq[:, :h], n=lw, axis=2, out=result[:, :h], norm=norm)[:, :, :w]
                 target = out[r0 : r0 + h, c0 : c0 + w].transpose(2, 0, 1)
                 if self.snap:
                     np.rint(values, out=values)
