@@ -127,8 +127,10 @@ _MAXVAL = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 _BAND_BYTES = 1 << 20  # bytes of one band's accumulator: measured, bands this large beat
 # L2-sized ones (numpy's per-call cost outweighs the cache misses, which prefetching hides)
 _OP_NS = {1: 0.09, 2: 0.11, 4: 0.18, 8: 0.36}  # ns per element of one pass, by item size
-_FFT_NS = {8: 0.9, 4: 0.55}  # ns per (n log2 n) of one forward + inverse real 2-D
+_FFT_NS = {8: 0.9, 4: 0.65}  # ns per (n log2 n) of one forward + inverse real 2-D
 # transform pair, by item size (float32 with a scale factor; see _FFTRoute)
+_FFT_THREAD_GAIN = 0.4  # two threads of transforms ran 1.3-1.45x as fast as one (they
+# share the L3 cache and memory bandwidth), where the band routes gain 1.8x
 _TILE_NS = 60_000.0  # fixed cost of one FFT tile (calls, copies, the spectrum product)
 _BAND_NS = 15_000.0  # fixed cost of one band (padding and a few dozen numpy calls)
 _MATMUL_GFLOPS = 40.0  # float32 flops per ns that one thread of BLAS achieves on them
@@ -555,6 +557,7 @@ class _Route:
 
     name = ""
     parallel = True  # whether bands may be shared between threads
+    thread_gain = 0.8  # what a second thread adds (measured for the band routes)
 
     def __init__(self, info: _KernelInfo, shape: tuple[int, int, int], dtype: np.dtype,
                  spec: CorrelationSpec, float_output: bool, threads: int = 1) -> None:
@@ -680,8 +683,9 @@ class _Route:
         return len(self.chunks(self.threads))
 
     def wall_time(self) -> float:
-        """Estimated ns with :meth:`workers` threads (the second core counts for 0.8)."""
-        return self.cost() / (1 + 0.8 * (self.workers() - 1))
+        """Estimated ns with :meth:`workers` threads (each further core counts for
+        :attr:`thread_gain`)."""
+        return self.cost() / (1 + self.thread_gain * (self.workers() - 1))
 
     def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
             x1: int | None = None) -> None:
@@ -1216,7 +1220,7 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
                 continue
             cost = _tile_cost(height, width, channels, kh, kw, lh, lw, itemsize)
             tiles = -(-height // (lh - kh + 1)) * -(-width // (lw - kw + 1))
-            wall = cost / (1 + 0.8 * (min(threads, tiles) - 1))
+            wall = cost / (1 + _FFT_THREAD_GAIN * (min(threads, tiles) - 1))
             if best is None or wall < best[3]:
                 best = (lh, lw, cost, wall)
     assert best is not None
@@ -1227,6 +1231,7 @@ class _FFTRoute(_Route):
     """Overlap-save with real FFTs in tiles (float32 or float64, see the module)."""
 
     name = "fft"
+    thread_gain = _FFT_THREAD_GAIN
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
