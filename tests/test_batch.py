@@ -753,3 +753,60 @@ print(sorted(r.status for r in results))
         pytest.fail("the worker processes hung")
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().strip() == "['done', 'done', 'done']"
+
+
+# -- jobs travel to the worker processes in small groups --------------------------------------
+def test_chunk_size_groups_only_large_batches() -> None:
+    from imgconv.jobs import _chunk_size
+
+    assert _chunk_size(list(range(200)), 2) == 4
+    assert _chunk_size(list(range(40)), 2) == 2
+    assert _chunk_size(list(range(30)), 2) == 1  # the last tasks must still spread out
+    assert _chunk_size(list(range(5)), 2) == 1
+    assert _chunk_size(iter(range(200)), 2) == 1  # a lazy iterable: unknown length
+
+
+def test_large_batch_in_groups_reports_every_file(tmp_path: Path) -> None:
+    # 70 files on 2 workers go 4 to a task; a corrupt file inside a group fails alone
+    root = tmp_path / "in"
+    root.mkdir()
+    base = load(SAMPLES / "coffee.png")[:48, :64]
+    for i in range(70):
+        cv2.imwrite(str(root / f"p{i:02d}.png"), np.roll(base, 3 * i, axis=1))
+    (root / "p33.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    proc = run("apply", "edge", root, "-o", out, "--workers", "2", "--report", report, "--quiet")
+    assert proc.returncode == 1, proc.stderr.decode()
+    lines = stderr_lines(proc)
+    assert len(lines) == 1 and "p33.png" in lines[0], lines
+    records = json.loads(report.read_text())
+    assert sorted(os.path.basename(r["input"]) for r in records) == sorted(f"p{i:02d}.png" for i in range(70))
+    assert {os.path.basename(r["input"]): r["status"] for r in records}.pop("p33.png") == "failed"
+    assert sum(r["status"] == "done" for r in records) == 69
+    for i in range(70):
+        if i != 33:
+            assert_filtered(out / f"p{i:02d}.png", root / f"p{i:02d}.png", EDGE)
+    assert not (out / "p33.png").exists()
+
+
+def test_interrupted_group_returns_the_jobs_done_before(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import signal
+
+    import imgconv.jobs as jobs_module
+
+    ran = []
+
+    def fake_run_job(job, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if job == "third":
+            raise KeyboardInterrupt  # as run_job does once it has removed its partial file
+        ran.append(job)
+        return f"result of {job}"
+
+    monkeypatch.setattr(jobs_module, "run_job", fake_run_job)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        got = jobs_module._run_in_worker(["first", "second", "third", "fourth"], [], None)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert got == ["result of first", "result of second"]
+    assert ran == ["first", "second"]  # nothing after the interrupted job starts
