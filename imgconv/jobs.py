@@ -452,19 +452,18 @@ def _run_plain(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # noqa
     return [run_job(job, *args, **kwargs) for job in jobs]
 
 
-def _chunk_size(jobs: Iterable[Job], workers: int) -> int:
-    """Jobs per task of the process pool: up to 4 when there are many.
+def _chunk_size(remaining: int | None, workers: int) -> int:
+    """Jobs for the next task of the process pool, with ``remaining`` jobs left to send.
 
     Each task costs the main process about 1 ms of CPU (pickling, pipes, waking threads;
     measured with ProcessPoolExecutor on 2 cores), taken from the workers when they keep
-    every core busy; tasks of 4 cut that fourfold. Few jobs stay one per task, so that
-    the last tasks still spread over the workers.
+    every core busy; tasks of 4 cut that fourfold. The tasks shrink towards the end of a
+    batch, down to one job each for the last ``8 * workers``, so that the workers finish
+    together. A lazy iterable of jobs (``remaining`` None) goes one job per task.
     """
-    try:
-        count = len(jobs)  # type: ignore[arg-type]
-    except TypeError:  # a lazy iterable: one job per task
+    if remaining is None:
         return 1
-    return max(1, min(4, count // (8 * workers)))
+    return max(1, min(4, remaining // (8 * workers)))
 
 
 def run_jobs(
@@ -505,18 +504,24 @@ def run_jobs(
             yield run_job(job, kernels, options, **settings)
         return
     if executor_factory:  # one job per task, run as it is
-        task, size = _run_plain, 1
+        task = _run_plain
         factory = executor_factory
     else:
-        task, size = _run_in_worker, _chunk_size(jobs, workers)
+        task = _run_in_worker
         factory = lambda n: concurrent.futures.ProcessPoolExecutor(  # noqa: E731
             max_workers=n, initializer=_worker_setup, mp_context=_start_context()
         )
     pool = factory(workers)
     pending: set[concurrent.futures.Future] = set()
+    try:
+        remaining = None if executor_factory else len(jobs)  # type: ignore[arg-type]
+    except TypeError:  # a lazy iterable
+        remaining = None
     queue = iter(jobs)
     try:
-        while chunk := list(itertools.islice(queue, size)):
+        while chunk := list(itertools.islice(queue, _chunk_size(remaining, workers))):
+            if remaining is not None:
+                remaining -= len(chunk)
             pending.add(pool.submit(task, chunk, kernels, options, **settings))
             if len(pending) >= 2 * workers:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)

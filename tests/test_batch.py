@@ -759,15 +759,16 @@ print(sorted(r.status for r in results))
 def test_chunk_size_groups_only_large_batches() -> None:
     from imgconv.jobs import _chunk_size
 
-    assert _chunk_size(list(range(200)), 2) == 4
-    assert _chunk_size(list(range(40)), 2) == 2
-    assert _chunk_size(list(range(30)), 2) == 1  # the last tasks must still spread out
-    assert _chunk_size(list(range(5)), 2) == 1
-    assert _chunk_size(iter(range(200)), 2) == 1  # a lazy iterable: unknown length
+    assert _chunk_size(200, 2) == 4
+    assert _chunk_size(40, 2) == 2
+    assert _chunk_size(30, 2) == 1  # the last tasks must still spread out
+    assert _chunk_size(5, 2) == 1
+    assert _chunk_size(None, 2) == 1  # a lazy iterable: unknown length
 
 
 def test_large_batch_in_groups_reports_every_file(tmp_path: Path) -> None:
-    # 70 files on 2 workers go 4 to a task; a corrupt file inside a group fails alone
+    # 70 files on 2 workers go 4, then 3, 2 and 1 to a task; a corrupt file inside a
+    # group fails alone
     root = tmp_path / "in"
     root.mkdir()
     base = load(SAMPLES / "coffee.png")[:48, :64]
