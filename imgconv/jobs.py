@@ -13,6 +13,7 @@ Three replaceable steps, none of which prints:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import fnmatch
 import glob
 import itertools
@@ -430,9 +431,14 @@ def _worker_setup() -> None:
     cv2().setNumThreads(1)
 
 
+class _Interrupted(Exception):
+    """A group of jobs stopped by Ctrl-C in a worker; ``args[0]``: the results before."""
+
+
 def _run_in_worker(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # noqa: ANN002, ANN003
     """:func:`run_job` on a few jobs in a pool process, interruptible by Ctrl-C only while
-    one runs. A job stopped midway leaves no file; those done before it are returned."""
+    one runs. A job stopped midway leaves no file; those done before it travel back in
+    :class:`_Interrupted`, and the main process stops (:func:`_collect`)."""
     import signal
 
     results = []
@@ -441,10 +447,25 @@ def _run_in_worker(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # 
         for job in jobs:
             results.append(run_job(job, *args, **kwargs))
     except KeyboardInterrupt:
-        pass
+        raise _Interrupted(results) from None
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return results
+
+
+def _collect(done: Iterable[concurrent.futures.Future]) -> Iterator[JobResult]:
+    """The results of finished tasks; after those of an interrupted group, KeyboardInterrupt
+    (as when Ctrl-C reaches this process too)."""
+    stopped = False
+    for future in done:
+        error = future.exception()
+        if isinstance(error, _Interrupted):
+            yield from error.args[0]
+            stopped = True
+        else:
+            yield from future.result()
+    if stopped:
+        raise KeyboardInterrupt
 
 
 def _run_plain(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # noqa: ANN002, ANN003
@@ -513,10 +534,8 @@ def run_jobs(
         )
     pool = factory(workers)
     pending: set[concurrent.futures.Future] = set()
-    try:
-        remaining = None if executor_factory else len(jobs)  # type: ignore[arg-type]
-    except TypeError:  # a lazy iterable
-        remaining = None
+    sized = executor_factory is None and hasattr(jobs, "__len__")
+    remaining = len(jobs) if sized else None  # type: ignore[arg-type]
     queue = iter(jobs)
     try:
         while chunk := list(itertools.islice(queue, _chunk_size(remaining, workers))):
@@ -525,17 +544,20 @@ def run_jobs(
             pending.add(pool.submit(task, chunk, kernels, options, **settings))
             if len(pending) >= 2 * workers:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                yield from (result for future in done for result in future.result())
+                yield from _collect(done)
         while pending:
             done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-            yield from (result for future in done for result in future.result())
+            yield from _collect(done)
     except KeyboardInterrupt:
         # Stop cleanly: nothing new starts, files being written are finished (or, if the
         # workers were interrupted too, removed), and what was done is still reported.
         pool.shutdown(wait=True, cancel_futures=True)
-        for future in pending:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                yield from future.result()
+        finished = [
+            f for f in pending
+            if f.done() and not f.cancelled() and (f.exception() is None or isinstance(f.exception(), _Interrupted))
+        ]
+        with contextlib.suppress(KeyboardInterrupt):  # already stopping
+            yield from _collect(finished)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

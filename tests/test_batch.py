@@ -688,17 +688,22 @@ class CountingExecutor(concurrent.futures.ThreadPoolExecutor):
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+def shifted_copies(root: Path, base: np.ndarray, prefix: str, count: int, step: int, *, broken: int) -> Path:
+    """``count`` PNGs ``{prefix}00.png ...`` of ``base`` rolled by ``step * i`` columns;
+    number ``broken`` is a corrupt PNG instead."""
+    root.mkdir()
+    for i in range(count):
+        cv2.imwrite(str(root / f"{prefix}{i:02d}.png"), np.roll(base, step * i, axis=1))
+    (root / f"{prefix}{broken:02d}.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    return root
+
+
 def test_run_jobs_with_a_thread_pool_executor(tmp_path: Path) -> None:
     from imgconv.jobs import find_inputs, plan_jobs, run_jobs
     from imgconv.kernels import load_kernel_chain
     from imgconv.options import FilterOptions
 
-    root = tmp_path / "in"
-    root.mkdir()
-    base = load(SAMPLES / "camera.png")[:128, :128]
-    for i in range(12):
-        cv2.imwrite(str(root / f"t{i:02d}.png"), np.roll(base, 5 * i, axis=1))
-    (root / "t05.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    root = shifted_copies(tmp_path / "in", load(SAMPLES / "camera.png")[:128, :128], "t", 12, 5, broken=5)
     jobs = plan_jobs(find_inputs([str(root)]), str(tmp_path / "out"), "edge")
     assert len(jobs) == 12
     made: list[CountingExecutor] = []
@@ -769,12 +774,7 @@ def test_chunk_size_groups_only_large_batches() -> None:
 def test_large_batch_in_groups_reports_every_file(tmp_path: Path) -> None:
     # 70 files on 2 workers go 4, then 3, 2 and 1 to a task; a corrupt file inside a
     # group fails alone
-    root = tmp_path / "in"
-    root.mkdir()
-    base = load(SAMPLES / "coffee.png")[:48, :64]
-    for i in range(70):
-        cv2.imwrite(str(root / f"p{i:02d}.png"), np.roll(base, 3 * i, axis=1))
-    (root / "p33.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    root = shifted_copies(tmp_path / "in", load(SAMPLES / "coffee.png")[:48, :64], "p", 70, 3, broken=33)
     out, report = tmp_path / "out", tmp_path / "r.json"
     proc = run("apply", "edge", root, "-o", out, "--workers", "2", "--report", report, "--quiet")
     assert proc.returncode == 1, proc.stderr.decode()
@@ -806,8 +806,20 @@ def test_interrupted_group_returns_the_jobs_done_before(tmp_path: Path, monkeypa
     monkeypatch.setattr(jobs_module, "run_job", fake_run_job)
     before = signal.getsignal(signal.SIGINT)
     try:
-        got = jobs_module._run_in_worker(["first", "second", "third", "fourth"], [], None)
+        with pytest.raises(jobs_module._Interrupted) as stopped:
+            jobs_module._run_in_worker(["first", "second", "third", "fourth"], [], None)
     finally:
         signal.signal(signal.SIGINT, before)
+    got = stopped.value.args[0]
     assert got == ["result of first", "result of second"]
     assert ran == ["first", "second"]  # nothing after the interrupted job starts
+
+    # the main process hands over those results, then stops as if Ctrl-C had reached it
+    finished, interrupted = concurrent.futures.Future(), concurrent.futures.Future()
+    finished.set_result(["result of zero"])
+    interrupted.set_exception(stopped.value)
+    handed = []
+    with pytest.raises(KeyboardInterrupt):
+        for result in jobs_module._collect([finished, interrupted]):
+            handed.append(result)
+    assert handed == ["result of zero", "result of first", "result of second"]
