@@ -20,7 +20,7 @@ pixel by pixel (``magnitude``: ``sqrt(sum of squares)``; ``max``; ``sum``), then
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -161,18 +161,24 @@ def apply(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, 
 def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> str:
     """One line saying how :func:`apply` would filter ``image``: engine route and extras.
 
+    The route is the engine's own account of each call :func:`apply` makes (the dilated,
+    padded or zero-inserted image; each channel's or part's kernel), so it names what runs.
+
     >>> import numpy as np
     >>> explain(np.zeros((64, 64), np.uint8), "edge")
     'cv2: cv2.filter2D'
     """
     plan = _Plan.make(image, kernel, options, kwargs)
-    colour, alpha = _split_alpha(plan.image)
     describe = getattr(plan.engine, "explain", None)
-    line = (
-        describe(colour.shape, colour.dtype, plan.spec, float_output=plan.float_output)
-        if describe
-        else plan.engine.name
-    )
+    routes: dict[str, list[str]] = {}  # description -> the channels or parts it is for
+    for label, shape, dtype, spec, float_output in _engine_calls(plan):
+        text = describe(shape, dtype, spec, float_output=float_output) if describe else plan.engine.name
+        routes.setdefault(text, []).append(label)
+    if len(routes) == 1:
+        line = next(iter(routes))
+    else:
+        line = "; ".join(f"{' and '.join(labels)}: {text}" for text, labels in routes.items())
+    alpha = _split_alpha(plan.image)[1]
     extras = []
     if plan.kernel.per_channel:
         extras.append(f"one kernel per colour channel{' then pointwise mixing' if plan.kernel.pointwise is not None else ''}")
@@ -195,6 +201,32 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     return line + "".join(f"; {extra}" for extra in extras)
 
 
+def _engine_calls(plan: "_Plan") -> list[tuple[str, tuple[int, ...], np.dtype, CorrelationSpec, bool]]:
+    """The engine calls :func:`apply` makes for ``plan``: ``(label, image shape, dtype, spec,
+    float_output)`` each, labelled by colour channel (RGB names) or by part."""
+    colour, alpha = _split_alpha(plan.image)
+    kernel, spec = plan.kernel, plan.spec
+    if kernel.per_channel:
+        count = 1 if colour.ndim == 2 else colour.shape[2]
+        channels = _channel_specs(kernel, spec, plan.options, count, plan.target, colour.dtype)
+        calls = [(name, colour.shape[:2], colour.dtype, s, not channels.native)
+                 for name, s in zip(channels.names, channels.specs)]
+    elif kernel.combined:
+        calls = [(part.name or f"part {i + 1}", colour.shape, colour.dtype, s, True)
+                 for i, (part, s) in enumerate(zip(kernel.parts, _part_specs(kernel, spec)))]
+    elif alpha is not None and plan.options.premultiply:
+        stacked = colour.shape[:2] + ((colour.shape[2] if colour.ndim == 3 else 1) + 1,)
+        calls = [("", stacked, np.dtype(np.float32), _without_offset(spec), True)]
+    else:
+        calls = [("", colour.shape, colour.dtype, spec, plan.float_output)]
+    out = []
+    for label, shape, dtype, s, float_output in calls:
+        shape, s = _engine_call(shape, s, plan.geometry)
+        out.append((label, shape, np.dtype(dtype), s, float_output))
+    rgb = {"red": 0, "green": 1, "blue": 2}
+    return sorted(out, key=lambda call: rgb.get(call[0], 0))  # stable: parts keep their order
+
+
 @dataclass(frozen=True, eq=False)
 class _Plan:
     """Everything :func:`apply` decides before the pixels move (shared with :func:`explain`)."""
@@ -212,6 +244,17 @@ class _Plan:
     @property
     def float_output(self) -> bool:
         return self.kernel.combined or not (self.options.post == "clip" and self.target == self.source)
+
+    def result_like(self) -> np.ndarray:
+        """Zeros shaped as :func:`apply`'s result (the next step of a chain, in a dry run)."""
+        colour, alpha = _split_alpha(self.image)
+        dims = colour.shape[2:]
+        if self.kernel.pointwise is not None:
+            rows = self.kernel.pointwise.shape[0]
+            dims = () if rows == 1 else (rows,)
+        if alpha is not None:
+            dims = ((dims[0] if dims else 1) + 1,)
+        return np.zeros(self.out_shape + dims, self.target)
 
     @classmethod
     def make(cls, image: Any, kernel: Any, options: FilterOptions | None, kwargs: dict) -> "_Plan":
@@ -267,13 +310,20 @@ def _attach_alpha(out, alpha, spec, geometry, out_shape, target):  # noqa: ANN00
     return np.dstack([out, _convert_alpha(_alpha_through(alpha, spec, geometry, out_shape), target)])
 
 
-def _apply_per_channel(engine, colour, kernel, spec, geometry, options, target):  # noqa: ANN001, ANN202
-    """Each colour channel with its own kernel (depthwise), then ``pointwise`` mixing.
+class _Channels(NamedTuple):
+    specs: list  # one CorrelationSpec per channel, in the array's channel order
+    names: list  # their colour names
+    mix: np.ndarray | None  # the pointwise matrix, for the array's channel order
+    native: bool  # each channel correlated straight into the image's depth
+
+
+def _channel_specs(kernel: Kernel, spec: CorrelationSpec, options: FilterOptions, count: int,
+                   target: np.dtype, source: np.dtype) -> _Channels:
+    """Each of ``count`` colour channels' spec and name, in the array's channel order.
 
     ``channels`` and the columns/rows of ``pointwise`` are in RGB order, whatever the
     array's channel order.
     """
-    count = 1 if colour.ndim == 2 else colour.shape[2]
     kernels = kernel.channels or (kernel,) * count
     if len(kernels) != count:
         raise UsageError(
@@ -283,23 +333,28 @@ def _apply_per_channel(engine, colour, kernel, spec, geometry, options, target):
     mix = kernel.pointwise
     if mix is not None and mix.shape[1] != count:
         raise UsageError(f"{kernel.name}'s pointwise matrix takes {mix.shape[1]} channels, the image has {count}")
-    bgr = options.channel_order == "bgr" and count >= 3
-    if bgr:
+    names = ["grey"] if count == 1 else ["red", "green", "blue"][:count]
+    if options.channel_order == "bgr" and count >= 3:
         kernels = kernels[2::-1] + kernels[3:]
+        names = names[2::-1] + names[3:]
         if mix is not None:
             mix = mix[:, [2, 1, 0] + list(range(3, count))]
             mix = mix[::-1] if mix.shape[0] == 3 else mix
-    source = colour.dtype
+    specs = [
+        replace(spec, kernel=k.effective.astype(np.float32), anchor=k.anchor, delta=k.offset) for k in kernels
+    ]
     native = mix is None and options.post == "clip" and target == source
+    return _Channels(specs, names, mix, native)
+
+
+def _apply_per_channel(engine, colour, kernel, spec, geometry, options, target):  # noqa: ANN001, ANN202
+    """Each colour channel with its own kernel (depthwise), then ``pointwise`` mixing."""
+    count = 1 if colour.ndim == 2 else colour.shape[2]
+    source = colour.dtype
+    specs, _, mix, native = _channel_specs(kernel, spec, options, count, target, source)
     planes = []
-    for index, channel_kernel in enumerate(kernels):
+    for index, channel_spec in enumerate(specs):
         plane = colour if colour.ndim == 2 else np.ascontiguousarray(colour[:, :, index])
-        channel_spec = replace(
-            spec,
-            kernel=channel_kernel.effective.astype(np.float32),
-            anchor=channel_kernel.anchor,
-            delta=channel_kernel.offset,
-        )
         planes.append(_correlate(engine, plane, channel_spec, geometry, float_output=not native))
     out = np.dstack(planes) if count > 1 else planes[0]
     if mix is not None:
@@ -310,6 +365,11 @@ def _apply_per_channel(engine, colour, kernel, spec, geometry, options, target):
     return out if native else _finish(out, source, target, options.post)
 
 
+def _part_specs(kernel: Kernel, spec: CorrelationSpec) -> list[CorrelationSpec]:
+    """The spec of each part of a combined kernel (border and geometry as ``spec``)."""
+    return [replace(spec, kernel=p.effective.astype(np.float32), anchor=p.anchor, delta=p.offset) for p in kernel.parts]
+
+
 def _apply_combined(engine, colour: np.ndarray, kernel: Kernel, spec: CorrelationSpec, geometry: Geometry) -> np.ndarray:  # noqa: ANN001
     """Each part correlated in float32 (as ``spec``: border, geometry), then merged.
 
@@ -317,8 +377,7 @@ def _apply_combined(engine, colour: np.ndarray, kernel: Kernel, spec: Correlatio
     all in float32, channel by channel.
     """
     merged = None
-    for part in kernel.parts:
-        part_spec = replace(spec, kernel=part.effective.astype(np.float32), anchor=part.anchor, delta=part.offset)
+    for part_spec in _part_specs(kernel, spec):
         values = _correlate(engine, colour, part_spec, geometry, float_output=True).astype(np.float32, copy=False)
         with np.errstate(over="ignore"):  # beyond float32: inf, as OpenCV's float sums give
             if kernel.combine == "magnitude":
@@ -345,10 +404,10 @@ def _dilated(spec: CorrelationSpec, dilation: tuple[int, int]) -> CorrelationSpe
     return replace(spec, kernel=kernel, anchor=(ax * dx, ay * dy))
 
 
-def _valid(engine, padded: np.ndarray, spec: CorrelationSpec, float_output: bool) -> np.ndarray:  # noqa: ANN001
-    """Correlation only where the kernel lies inside ``padded`` (anchor at its top-left)."""
-    rows, cols = spec.kernel.shape
-    out = engine.correlate(padded, replace(spec, anchor=(0, 0)), float_output=float_output)
+def _valid(engine, padded: np.ndarray, call: CorrelationSpec, float_output: bool) -> np.ndarray:  # noqa: ANN001
+    """Correlation only where the kernel lies inside ``padded`` (``call``: anchored top-left)."""
+    rows, cols = call.kernel.shape
+    out = engine.correlate(padded, call, float_output=float_output)
     return out[: padded.shape[0] - rows + 1, : padded.shape[1] - cols + 1]
 
 
@@ -360,6 +419,26 @@ def _zero_insert(image: np.ndarray, sy: int, sx: int) -> np.ndarray:
     return up
 
 
+def _engine_call(shape: tuple[int, ...], spec: CorrelationSpec, geometry: Geometry
+                 ) -> tuple[tuple[int, ...], CorrelationSpec]:
+    """What :func:`_correlate` hands the engine for an image of ``shape``: the shape of the
+    padded or zero-inserted image, and the dilated, flipped or re-anchored spec."""
+    shape = tuple(shape)
+    if geometry.is_plain:
+        return shape, spec
+    spec = _dilated(spec, geometry.dilation)
+    rows, cols = spec.kernel.shape
+    if geometry.transposed:  # zero-inserted, then a zero border of the kernel's size - 1
+        sy, sx = geometry.stride
+        grown = ((shape[0] - 1) * sy + 2 * rows - 1, (shape[1] - 1) * sx + 2 * cols - 1)
+        flipped = np.ascontiguousarray(spec.kernel[::-1, ::-1])
+        return grown + shape[2:], replace(spec, kernel=flipped, anchor=(0, 0))
+    if geometry.padding == "same":
+        return shape, spec
+    py, px = geometry.pixels(0, rows), geometry.pixels(1, cols)
+    return (shape[0] + 2 * py, shape[1] + 2 * px) + shape[2:], replace(spec, anchor=(0, 0))
+
+
 def _correlate(engine, image: np.ndarray, spec: CorrelationSpec, geometry: Geometry, *, float_output: bool) -> np.ndarray:  # noqa: ANN001
     """The engine's correlation with stride, dilation, padding and transposition around it.
 
@@ -367,24 +446,27 @@ def _correlate(engine, image: np.ndarray, spec: CorrelationSpec, geometry: Geome
     dilation inserts zeros into the kernel, ``valid``/``full``/numeric padding pads the image
     with the border mode and keeps the positions where the kernel fits, a stride samples
     ``[::s]``, and a transposed convolution correlates the zero-inserted image with the
-    flipped kernel over a zero border, then crops the padding.
+    flipped kernel over a zero border, then crops the padding. :func:`_engine_call` says
+    what the engine gets (and :func:`explain` describes that).
     """
+    shape, call = _engine_call(image.shape, spec, geometry)
     if geometry.is_plain:
-        return engine.correlate(image, spec, float_output=float_output)
-    spec = _dilated(spec, geometry.dilation)
-    rows, cols = spec.kernel.shape
+        return engine.correlate(image, call, float_output=float_output)
+    rows, cols = call.kernel.shape
     if geometry.padding != "same":
         py, px = geometry.pixels(0, rows), geometry.pixels(1, cols)
     if geometry.transposed:
         up = _zero_insert(image, *geometry.stride)
         padded = pad(up, rows - 1, rows - 1, cols - 1, cols - 1, "constant", 0.0)
-        full = _valid(engine, padded, replace(spec, kernel=np.ascontiguousarray(spec.kernel[::-1, ::-1])), float_output)
+        assert padded.shape == shape, (padded.shape, shape)
+        full = _valid(engine, padded, call, float_output)
         return full[py : full.shape[0] - py, px : full.shape[1] - px]
     if geometry.padding == "same":
-        out = engine.correlate(image, spec, float_output=float_output)
+        out = engine.correlate(image, call, float_output=float_output)
     else:
         padded = pad(image, py, py, px, px, spec.border.name, spec.border_value)
-        out = _valid(engine, padded, spec, float_output)
+        assert padded.shape == shape, (padded.shape, shape)
+        out = _valid(engine, padded, call, float_output)
     sy, sx = geometry.stride
     return out[::sy, ::sx]
 
@@ -413,6 +495,11 @@ def _alpha_through(alpha: np.ndarray, spec: CorrelationSpec, geometry: Geometry,
     return padded[ay : ay + (shape[0] - 1) * sy + 1 : sy, ax : ax + (shape[1] - 1) * sx + 1 : sx]
 
 
+def _without_offset(spec: CorrelationSpec) -> CorrelationSpec:
+    """``spec`` without its offset: premultiplied colour gets it after un-premultiplying."""
+    return replace(spec, delta=0.0)
+
+
 def _apply_premultiplied(engine, colour, alpha, spec, geometry, target, post):  # noqa: ANN001, ANN202
     """Filter in premultiplied space, as libvips and ImageMagick do for alpha images.
 
@@ -425,8 +512,7 @@ def _apply_premultiplied(engine, colour, alpha, spec, geometry, target, post):  
     weight = alpha.astype(np.float32) / top
     premultiplied = colour.astype(np.float32) * (weight[:, :, None] if colour.ndim == 3 else weight)
     stacked = np.ascontiguousarray(np.dstack([premultiplied, alpha.astype(np.float32)]))
-    no_offset = CorrelationSpec(spec.kernel, spec.anchor, spec.border, spec.border_value, delta=0.0)
-    filtered = _correlate(engine, stacked, no_offset, geometry, float_output=True)
+    filtered = _correlate(engine, stacked, _without_offset(spec), geometry, float_output=True)
     new_alpha = filtered[:, :, -1]
     covered = new_alpha > 0
     scale = np.where(covered, top / np.where(covered, new_alpha, np.float32(1)), np.float32(0))

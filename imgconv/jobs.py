@@ -342,11 +342,11 @@ def run_job(
             if explain or dry_run:
                 notes.append(describe(image, kernel, options))
             if dry_run:
-                from .filtering import _Plan  # the output shape, without filtering
+                from .filtering import _Plan  # the output's shape, without filtering
 
-                plan = _Plan.make(image, kernel, options, {})
+                image = _Plan.make(image, kernel, options, {}).result_like()  # the next step's input
                 if " -> " not in notes[-1]:
-                    notes[-1] += f"; output {plan.out_shape[0]}x{plan.out_shape[1]}"
+                    notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
                 continue
             image = apply(image, kernel, options)
             if explain and " -> " not in notes[-1]:
