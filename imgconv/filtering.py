@@ -169,15 +169,7 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     'cv2: cv2.filter2D'
     """
     plan = _Plan.make(image, kernel, options, kwargs)
-    describe = getattr(plan.engine, "explain", None)
-    routes: dict[str, list[str]] = {}  # description -> the channels or parts it is for
-    for label, shape, dtype, spec, float_output in _engine_calls(plan):
-        text = describe(shape, dtype, spec, float_output=float_output) if describe else plan.engine.name
-        routes.setdefault(text, []).append(label)
-    if len(routes) == 1:
-        line = next(iter(routes))
-    else:
-        line = "; ".join(f"{' and '.join(labels)}: {text}" for text, labels in routes.items())
+    line = _routes(plan)
     alpha = _split_alpha(plan.image)[1]
     extras = []
     if plan.kernel.per_channel:
@@ -199,6 +191,27 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     if plan.float_output:
         extras.append(f"float32, then post={plan.options.post}, depth={plan.target}")
     return line + "".join(f"; {extra}" for extra in extras)
+
+
+def explain_routes(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> str:
+    """The engine's part of :func:`explain`: its route for each call, without the extras.
+
+    >>> import numpy as np
+    >>> explain_routes(np.zeros((64, 64), np.uint8), "sobel-x", engine="numpy")
+    'numpy: separable, two 1-D whole-number passes (3 then 3 taps) in int16, in 64-row bands'
+    """
+    return _routes(_Plan.make(image, kernel, options, kwargs))
+
+
+def _routes(plan: "_Plan") -> str:
+    describe = getattr(plan.engine, "explain", None)
+    routes: dict[str, list[str]] = {}  # description -> the channels or parts it is for
+    for label, shape, dtype, spec, float_output in _engine_calls(plan):
+        text = describe(shape, dtype, spec, float_output=float_output) if describe else plan.engine.name
+        routes.setdefault(text, []).append(label)
+    if len(routes) == 1:
+        return next(iter(routes))
+    return "; ".join(f"{' and '.join(labels)}: {text}" for text, labels in routes.items())
 
 
 def _engine_calls(plan: "_Plan") -> list[tuple[str, tuple[int, ...], np.dtype, CorrelationSpec, bool]]:

@@ -20,7 +20,7 @@ import itertools
 import os
 import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 from .errors import ImageReadError, ImageWriteError, ImgconvError, InternalError, UsageError
@@ -308,6 +308,7 @@ def run_job(
     """
     from .filtering import apply
     from .filtering import explain as describe
+    from .filtering import explain_routes as describe_routes
 
     chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
     started = time.perf_counter()
@@ -338,9 +339,12 @@ def run_job(
         del data
         pixels = image.shape[0] * image.shape[1]
         original = image if compare else None
+        numpy_options = replace(options, engine="numpy")  # --engine both compares with it
         for kernel in chain:
             if explain or dry_run:
                 notes.append(describe(image, kernel, options))
+                if compare:
+                    notes[-1] += f"; compared with {describe_routes(image, kernel, numpy_options)}"
             if dry_run:
                 from .filtering import _Plan  # the output's shape, without filtering
 
@@ -354,10 +358,7 @@ def run_job(
         if dry_run:
             return result("skipped")
         if compare:
-            from dataclasses import replace as _replace
-
             other, original = original, None
-            numpy_options = _replace(options, engine="numpy")
             for kernel in chain:
                 other = apply(other, kernel, numpy_options)
             comparison = compare_engines(image, other, tolerance)

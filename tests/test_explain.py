@@ -149,3 +149,18 @@ def test_a_dry_run_reports_the_sizes_the_real_run_makes(tmp_path: Path, chain: s
     real_line, dry_line = _explained(real.stderr), _explained(dry.stderr)
     assert real_line.split(": ", 1)[1] == dry_line.split(": ", 1)[1]  # after "in.png -> out.png" / "in.png"
     assert real_line.endswith(f"{shape[0]}x{shape[1]}")
+
+
+def test_engine_both_explains_the_numpy_route_it_compares_with(tmp_path: Path) -> None:
+    source = tmp_path / "in.png"
+    cv2.imwrite(str(source), _image(alpha=False)[:, :, :3])
+    out = tmp_path / "out.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgconv", "apply", "sobel-x", str(source), "-o", str(out), "--engine", "both", "--explain"],
+        capture_output=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    numpy_route = NumpyEngine().explain(
+        (37, 45, 3), np.uint8, filtering._Plan.make(_image(False), "sobel-x", FilterOptions(), {}).spec
+    )
+    assert f"; compared with {numpy_route}; output 37x45" in _explained(proc.stderr)
