@@ -635,6 +635,39 @@ def test_cli_show_text_says_it_in_words() -> None:
     assert "odd about the centre" in text and "zero-sum" in text and "spans 5x5" in text
 
 
+def _table_cells(text: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+
+
+@pytest.mark.parametrize("columns, digits", [(80, 4), (200, 6)])
+def test_cli_show_rounds_weights_to_fit_the_terminal_instead_of_cutting_them(columns: int, digits: int) -> None:
+    import os
+
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.run([sys.executable, "-m", "imgconv", "kernels", "show", "gaussian:size=7,sigma=1.5"],
+                          capture_output=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= columns
+    g = cv2.getGaussianKernel(7, 1.5).astype(np.float64)
+    weights = (g @ g.T).astype(np.float32)  # the oracle: OpenCV's sampled Gaussian
+    shown = np.array(_table_cells(text), dtype=np.float64)
+    np.testing.assert_allclose(shown, weights, rtol=10.0 ** (1 - digits))
+    significant = [len(cell.replace(".", "").lstrip("0")) for row in _table_cells(text) for cell in row]
+    assert max(significant) == digits
+    note = "shown to 4 significant digits to fit the terminal; --json prints them in full"
+    assert (note in " ".join(text.split())) == (columns == 80)
+
+
+def test_cli_show_says_when_a_kernel_is_too_wide_to_show_whole() -> None:
+    import os
+
+    proc = subprocess.run([sys.executable, "-m", "imgconv", "kernels", "show", "gaussian:size=15,sigma=3"],
+                          capture_output=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    assert "too many columns for this terminal to show whole; --json prints them in full" in " ".join(proc.stdout.decode().split())
+
+
 def test_cli_rotate_by_30_is_a_one_line_usage_error() -> None:
     proc = run("kernels", "show", "sobel-x", "--rotate", "30")
     assert proc.returncode == 2 and proc.stdout == b""

@@ -19,11 +19,11 @@ def _dumps(value: object) -> str:
     return json.dumps(value)
 
 
-def _number(value: float) -> str:
+def _number(value: float, digits: int = 6) -> str:
     value = float(value)
     if value.is_integer():
         return str(int(value))
-    return f"{value:.6g}"
+    return f"{value:.{digits}g}"
 
 
 @app.command("list")
@@ -146,14 +146,18 @@ def show_command(
                 parts.append(("pointwise: output channels x input channels (RGB)", loaded.pointwise, None))
         for title, weights, anchor in parts:
             say(title)
-            console.print(_matrix_table(None, weights, anchor))
+            console.print(_matrix_table(None, weights, anchor, console.width))
+            if note := _digits_note(weights, console.width):
+                say(note)
         if loaded.combined:
             say(f"combine   {loaded.combine}: {COMBINE_HELP[loaded.combine]}")
         _say_common(say, loaded, info, shown)
         return
     rows, cols = loaded.shape
     ax, ay = loaded.anchor
-    console.print(_matrix_table(f"{loaded.name} ({rows}x{cols})", loaded.weights, loaded.anchor))
+    console.print(_matrix_table(f"{loaded.name} ({rows}x{cols})", loaded.weights, loaded.anchor, console.width))
+    if note := _digits_note(loaded.weights, console.width):
+        say(note)
     say(f"divisor   {_number(loaded.divisor)}")
     say(f"offset    {_number(loaded.offset)}")
     say(f"anchor    [{ax}, {ay}] (x, y; underlined)")
@@ -209,10 +213,15 @@ def _symmetry_text(symmetry: dict) -> str:
     return head + ("; " + ", ".join(mirrors) if mirrors else "")
 
 
-def _matrix_table(title: str | None, weights, anchor):  # noqa: ANN001, ANN202
-    """A rich table of weights: negative red, positive green, zero dim, the anchor underlined."""
+def _matrix_table(title: str | None, weights, anchor, width: int):  # noqa: ANN001, ANN202
+    """A rich table of weights: negative red, positive green, zero dim, the anchor underlined.
+
+    The weights get as many significant digits (6 at most) as let a row fit in ``width``
+    columns, rather than being cut off with an ellipsis; see :func:`_digits_note`.
+    """
     from rich.table import Table
 
+    digits = _fitting_digits(weights, width) or 6
     table = Table(title=title, show_header=False)
     for _ in range(weights.shape[1]):
         table.add_column(justify="right")
@@ -222,6 +231,27 @@ def _matrix_table(title: str | None, weights, anchor):  # noqa: ANN001, ANN202
             style = "red" if value < 0 else ("green" if value > 0 else "dim")
             if anchor is not None and (c, r) == tuple(anchor):
                 style += " underline"
-            cells.append(f"[{style}]{_number(value)}[/]")
+            cells.append(f"[{style}]{_number(value, digits)}[/]")
         table.add_row(*cells)
     return table
+
+
+def _fitting_digits(weights, width: int) -> int | None:  # noqa: ANN001
+    """The most significant digits (6 down to 2) with which a row of ``weights`` fits in
+    ``width`` columns (each cell takes its text, 2 of padding and 1 of border); None if
+    not even 2 do."""
+    room = (width - 1) // weights.shape[1] - 3
+    for digits in range(6, 1, -1):
+        if max(len(_number(v, digits)) for v in weights.flat) <= room:
+            return digits
+    return None
+
+
+def _digits_note(weights, width: int) -> str | None:  # noqa: ANN001
+    """What to say when the table cannot show the weights as ``--json`` has them."""
+    digits = _fitting_digits(weights, width)
+    if digits is None:
+        return "weights   too many columns for this terminal to show whole; --json prints them in full"
+    if all(_number(v, digits) == _number(v) for v in weights.flat):
+        return None
+    return f"weights   shown to {digits} significant digits to fit the terminal; --json prints them in full"
