@@ -239,6 +239,27 @@ class Kernel:
         """Sum of the effective weights: 1 for a smoothing kernel, 0 for an edge kernel."""
         return float(self.weights.sum() / self.divisor)
 
+    def reach(self, magnitude: float) -> float:
+        """The largest ``|value|`` the kernel's sums can take for pixels of at most
+        ``magnitude``: ``sum(|weights|) / |divisor| * magnitude + |offset|``, taken over
+        the parts of a combined kernel (summed) or the channel kernels (the largest, then
+        through ``pointwise``). Float32 rounding in such sums is relative to it.
+
+        >>> Kernel([[1, -2, 1]], divisor=2, offset=3).reach(255)
+        513.0
+        """
+        if self.parts:
+            return float(sum(part.reach(magnitude) for part in self.parts))
+        if self.per_channel:
+            reach = max([k.reach(magnitude) for k in self.channels] or [self._own_reach(magnitude)])
+            if self.pointwise is not None:
+                reach *= float(np.abs(np.asarray(self.pointwise, np.float64)).sum(axis=1).max())
+            return reach
+        return self._own_reach(magnitude)
+
+    def _own_reach(self, magnitude: float) -> float:
+        return float(np.abs(self.effective).sum() * magnitude + abs(self.offset))
+
     @property
     def rank(self) -> int:
         """Matrix rank of the weights (1 means separable into a column and a row)."""

@@ -355,6 +355,25 @@ def test_saturation_and_float_output_of_uint16():
         assert out.max() == 65535 and (out.min() == 0 or not both_ends)  # saturated, not wrapped
 
 
+def test_float_output_of_uint16_is_the_exact_sum_rounded_once():
+    """uint16 float results: the float64 sum rounded to float32, on every route.
+
+    OpenCV's own DFT of 16-bit images is float64 from 50 cells on; in float32 a zero-sum
+    kernel's small results near a flat area carried errors of ~0.005 (float32 rounding
+    of sums of terms up to 65535)."""
+    rng = np.random.default_rng(12)
+    image = cv2.GaussianBlur(random_image(rng, (70, 90), np.uint16), (0, 0), 3)  # smooth: sums cancel
+    log = imgconv.load_kernel("log:size=9,sigma=1.4").effective
+    g = cv2.getGaussianKernel(31, 4)
+    for kernel in (log, [[0.1, -0.3, 0.05], [0.25, -0.05, 0.0], [0.0, 0.2, -0.25]], g @ g.T, rng.standard_normal((13, 13))):
+        spec = spec_for(kernel)
+        truth = exact(image, spec)
+        ulp = np.spacing(np.abs(truth).astype(np.float32)).astype(np.float64)
+        for strategy in strategies_for(spec, np.uint16, float_output=True):
+            ours = NumpyEngine(strategy).correlate(image, spec, float_output=True).astype(np.float64)
+            assert np.all(np.abs(ours - truth) <= ulp + 1e-9 * np.abs(spec.kernel).sum() * 65535), strategy
+
+
 def test_zero_kernel_and_non_finite_float_input():
     rng = np.random.default_rng(11)
     image = random_image(rng, (30, 40), np.float32)

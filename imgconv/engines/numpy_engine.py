@@ -72,7 +72,9 @@ OpenCV's own rounding error decides a few roundings, and the engine reproduces t
 * **uint16, float kernels under 50 cells**: OpenCV's error is then large enough (up to
   ~0.02 levels) that most values would be replayed, so the shift route runs OpenCV's
   arithmetic on every pixel instead (in float64, rounded to float32 after each weight).
-  The other float routes compute uint16 results in float64.
+  The other float routes compute uint16 results in float64, float results too: they are
+  then the exact sums rounded once to float32, as OpenCV's are from 50 cells on (its DFT
+  of 16-bit images is float64).
 * **FFT in float64** wherever ties or OpenCV's direct sum decide: snapped whole-number
   kernels, uint16, float results, and kernels under OpenCV's DFT size (float32 transform
   noise would break the ``.5`` ties). Only 8-bit results of kernels in OpenCV's DFT range
@@ -93,8 +95,10 @@ transforms as exact as OpenCV's; either can differ from OpenCV by one level wher
 value lies on or very near ``.5`` (exact ties of dyadic kernels included, which that
 noise breaks either way): measured, 316 of 12.6 million values for a 31x31 random
 kernel on a 2048x2048 RGB image, where OpenCV itself differs from the exactly rounded
-sum in 196 and the engine in 288. Float results agree to about 1e-6
-relative (more only where OpenCV's DFT noise is larger).
+sum in 196 and the engine in 288. Float results agree to about 1e-6 of the largest
+sum the kernel can reach (``sum(|w|) * max|x|``: float32 rounding is relative to what is
+summed, so a zero-sum kernel's small results, or OpenCV's DFT noise near black, can be
+1e-4 apart relative to the value itself).
 
 Where the cv2 engine filters a padded copy (``wrap``, and a ``constant`` border other than
 0) OpenCV's rows, and so their remainder, end ``kw - 1`` pixels later; the replay follows.
@@ -701,7 +705,7 @@ class _ShiftRoute(_Route):
     def __init__(self, *args, faithful: bool = False, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.faithful = faithful
-        self.work = np.dtype(np.float64 if faithful else _float_work(self.dtype, self.float_output))
+        self.work = np.dtype(np.float64 if faithful else _float_work(self.dtype))
         self.itemsize = self.work.itemsize
         self.rows = self.band_rows(self.itemsize)
         self.groups = _groups([((y, x), w) for y, x, w in self.info.terms])
@@ -767,14 +771,17 @@ class _ShiftRoute(_Route):
             replay.apply(out)
 
 
-def _float_work(dtype: np.dtype, float_output: bool) -> type:
-    """The float type of the float routes: float64 for uint16 results, else float32.
+def _float_work(dtype: np.dtype) -> type:
+    """The float type of the float routes: float64 for uint16 images, else float32.
 
     Float32 sums of uint16 pixels are off by up to ~0.02 levels, enough to decide a few
     roundings in a thousand: in float64 the routes round the exact value, and the replay
-    (or the faithful route) reproduces OpenCV's own errors where they decide.
+    (or the faithful route) reproduces OpenCV's own errors where they decide. Float
+    results (``float_output``) of uint16 images are the exact sums rounded once to
+    float32, as OpenCV's are from 50 cells on (its DFT of 16-bit images is float64);
+    in float32 a zero-sum kernel's small results would carry errors of ~0.005.
     """
-    return np.float64 if dtype == np.uint16 and not float_output else np.float32
+    return np.float64 if dtype == np.uint16 else np.float32
 
 
 def _factor_error(info: _KernelInfo, work: np.dtype) -> float:
@@ -963,7 +970,7 @@ class _SeparableRoute(_Route):
             self.col_groups = _groups([(y, int(v)) for y, v in enumerate(c) if v])
             self.cast = int
         else:
-            self.work = np.dtype(_float_work(self.dtype, self.float_output))
+            self.work = np.dtype(_float_work(self.dtype))
             c, r = (f.astype(self.work) for f in info.factors)
             self.row_groups = _groups([(x, float(v)) for x, v in enumerate(r) if v])
             self.col_groups = _groups([(y, float(v)) for y, v in enumerate(c) if v])
@@ -1063,7 +1070,7 @@ class _MatmulRoute(_Route):
             lo, hi = info.int_bound(_MAXVAL[self.dtype])
             whole = _IntegerRoute.applicable(info, self.dtype, self.delta) is None
             self.exact = max(-lo, hi) < 2**24 and whole
-        self.work = np.dtype(np.float32 if self.exact else _float_work(self.dtype, self.float_output))
+        self.work = np.dtype(np.float32 if self.exact else _float_work(self.dtype))
         c, r = (info.int_factors if self.exact else info.factors)
         c, r = np.asarray(c, self.work), np.asarray(r, self.work)
         if self.exact:
