@@ -377,8 +377,8 @@ def run_job(
             for kernel in chain:
                 other = apply(other, kernel, numpy_options)
                 scale = kernel.reach(scale)
-            if options.post == "stretch":  # rescaled to the output range: no bound from the sums
-                scale = None
+            if options.post == "stretch":  # rescaled to the output range, and the rounding with it
+                scale = _finite_magnitude(image)
             comparison = compare_engines(image, other, tolerance, scale)
             del other
         encoded = encode_image(image, fmt, channel_order=options.channel_order, name=job.input if to_stdout else job.output)

@@ -107,6 +107,8 @@ def test_engine_both_agrees_on_float_results_of_large_and_zero_sum_kernels(tmp_p
     cv2.imwrite(str(deep), image.astype(np.uint16) * 257)
     for kernel, src in (("gaussian:size=31,sigma=4", SAMPLES / "astronaut.png"), ("log:size=9,sigma=1.4", deep),
                         ("[[0.1,-0.3],[0.25,-0.05]]", deep)):
-        proc = run(kernel, str(src), "-o", str(tmp_path / "out.tiff"), "--overwrite", "--engine", "both", "--depth", "float32")
-        assert proc.returncode == 0, proc.stderr
-        assert "engines agree" in proc.stderr.decode()
+        for post in ("clip", "stretch"):  # stretched: relative to the stretched range
+            proc = run(kernel, str(src), "-o", str(tmp_path / "out.tiff"), "--overwrite", "--engine", "both",
+                       "--depth", "float32", "--post", post)
+            assert proc.returncode == 0, proc.stderr
+            assert "engines agree" in proc.stderr.decode()
