@@ -279,12 +279,42 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
     if not sources:
         return []
     if output is None:
-        return [Job(s.path, default_output(s.path, tag)) for s in sources]
+        return _not_own_outputs([Job(s.path, default_output(s.path, tag)) for s in sources], sources)
     if output == STDIO:
         raise UsageError("several inputs cannot all go to standard output; give -o FOLDER")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError("several inputs need -o to be a folder, and this is a file", output)
-    return [Job(s.path, writable_name(os.path.join(output, s.relative)), make_folders=True) for s in sources]
+    jobs = [Job(s.path, writable_name(os.path.join(output, s.relative)), make_folders=True) for s in sources]
+    return _not_own_outputs(jobs, sources, folder=output)
+
+
+def _not_own_outputs(jobs: list[Job], sources: Sequence[Source], folder: str | None = None) -> list[Job]:
+    """``jobs`` without those whose input, found in a folder, is this batch's own output.
+
+    Run twice over a folder, a batch would otherwise filter what the first run wrote:
+    ``photo.edge.png`` beside ``photo.png`` (making ``photo.edge.edge.png``), or, with
+    ``-o`` inside the input folder, the whole output tree (into ``out/out/``); and
+    ``--skip-existing`` could not resume it. A file named on the command line is kept.
+    """
+    def key(path: str) -> str:
+        return os.path.normcase(os.path.realpath(path))
+
+    def under(path: str, top: str) -> bool:
+        return path.startswith(top.rstrip(os.sep) + os.sep)
+
+    written = {key(job.output): key(job.input) for job in jobs}
+    target = key(folder) if folder is not None else None
+    kept = []
+    for job, source in zip(jobs, sources):
+        here = key(job.input)
+        if source.from_folder:
+            if written.get(here, here) != here:  # another input's output
+                continue
+            root = key(job.input[: len(job.input) - len(source.relative)] or ".")
+            if target is not None and under(target, root) and under(here, target):  # -o inside the folder walked
+                continue
+        kept.append(job)
+    return kept
 
 
 # -- 3. running -------------------------------------------------------------------------------

@@ -173,6 +173,40 @@ def test_without_o_outputs_go_beside_the_inputs(photos: Path, tmp_path: Path) ->
     assert cv2.PSNR(written, filt(load(jpeg), EDGE)) > 30
 
 
+EDGED = {"a.edge.png", "b.edge.png", "sub/c.edge.png", "sub/deep/d.edge.png"}
+
+
+def test_a_second_run_beside_the_inputs_does_not_filter_the_first_runs_outputs(photos: Path) -> None:
+    first = run("apply", "edge", photos, "--recursive")
+    assert first.returncode == 0 and summary_counts(first) == (4, 0, 0), first.stderr
+    written = {rel: (photos / rel).read_bytes() for rel in EDGED}
+    again = run("apply", "edge", photos, "--recursive", "--skip-existing")  # resuming: nothing left to do
+    assert again.returncode == 0 and summary_counts(again) == (0, 0, 4), again.stderr
+    assert files_under(photos) == set(IMAGES) | EDGED | {"readme.txt"}  # no a.edge.edge.png
+    assert {rel: (photos / rel).read_bytes() for rel in EDGED} == written
+    plain = run("apply", "edge", photos, "--recursive")  # without it: each existing output refused
+    assert plain.returncode == 1 and summary_counts(plain) == (0, 4, 0)
+    assert files_under(photos) == set(IMAGES) | EDGED | {"readme.txt"}
+    other = run("apply", "blur", photos)  # another kernel's run takes them as the images they are
+    assert other.returncode == 0 and summary_counts(other) == (4, 0, 0), other.stderr
+    assert_filtered(photos / "a.edge.blur.png", photos / "a.edge.png", BLUR)
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_back(photos: Path) -> None:
+    out = photos / "out"
+    first = run("apply", "edge", photos, "-o", out, "--recursive")
+    assert first.returncode == 0 and summary_counts(first) == (4, 0, 0), first.stderr
+    (out / "stray.png").write_bytes((photos / "a.png").read_bytes())  # whatever is in it
+    again = run("apply", "edge", photos, "-o", out, "--recursive", "--skip-existing")
+    assert again.returncode == 0 and summary_counts(again) == (0, 0, 4), again.stderr
+    assert files_under(out) == set(IMAGES) | {"stray.png"}  # no out/out/
+    for rel in IMAGES:
+        assert_filtered(out / rel, photos / rel, EDGE)
+    named = run("apply", "edge", out / "a.png", "-o", photos / "named.png")
+    assert named.returncode == 0, named.stderr  # a file named on the command line is always taken
+    assert_filtered(photos / "named.png", out / "a.png", EDGE)
+
+
 def test_glob_option_filters_by_name(photos: Path, tmp_path: Path) -> None:
     ok, buf = cv2.imencode(".jpg", load(SAMPLES / "coffee.png"))
     (photos / "sub" / "photo.jpg").write_bytes(buf.tobytes())
