@@ -857,3 +857,35 @@ def test_interrupted_group_returns_the_jobs_done_before(tmp_path: Path, monkeypa
         for result in jobs_module._collect([finished, interrupted]):
             handed.append(result)
     assert handed == ["result of zero", "result of first", "result of second"]
+
+
+def test_workers_default_to_the_cpus_this_process_may_use(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import imgconv.jobs
+    from imgconv.cli import main
+
+    for name in ("a.png", "b.png", "c.png"):
+        copy_sample("camera.png", tmp_path / "in" / name)
+    seen = []
+    real = imgconv.jobs.run_jobs
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(kwargs["workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imgconv.jobs, "run_jobs", spy)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # as under taskset -c 0
+    assert main(["apply", "edge", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    assert seen == [1]
+    assert_filtered(tmp_path / "out" / "a.png", tmp_path / "in" / "a.png", EDGE)
+
+
+@pytest.mark.skipif(not shutil.which("taskset") or len(os.sched_getaffinity(0)) < 2, reason="needs taskset and 2 CPUs")
+def test_the_numpy_engine_uses_one_thread_when_pinned_to_one_cpu(tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.random.default_rng(0).integers(0, 256, (1500, 1500, 3), dtype=np.uint8))
+    command = [sys.executable, "-m", "imgconv", "apply", "box:size=15", str(big), "--engine", "numpy", "--dry-run"]
+    free = subprocess.run(command, capture_output=True, timeout=60)
+    pinned = subprocess.run(["taskset", "-c", "0", *command], capture_output=True, timeout=60)
+    assert free.returncode == pinned.returncode == 0, (free.stderr, pinned.stderr)
+    assert "2 threads" in free.stderr.decode() or len(os.sched_getaffinity(0)) > 2
+    assert "threads" not in pinned.stderr.decode()

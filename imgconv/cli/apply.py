@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import List, Optional
@@ -114,7 +113,7 @@ def apply_command(
         None, "--glob", metavar="PATTERN", help="Only files whose name matches, e.g. '*.png' (quote it)."
     ),
     workers: Optional[int] = typer.Option(
-        None, "-j", "--workers", metavar="N", help="Files filtered in parallel processes (default: the number of cores)."
+        None, "-j", "--workers", metavar="N", help="Files filtered in parallel processes (default: the CPUs imgconv may use)."
     ),
     report: Optional[str] = typer.Option(
         None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
@@ -127,6 +126,7 @@ def apply_command(
 
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
+    from .._cpus import usable_cpus
     from ..jobs import STDIO, find_inputs, plan_jobs, run_jobs
     from ..kernels import load_kernel_chain
     from ..options import FilterOptions
@@ -169,7 +169,7 @@ def apply_command(
     if to_stdout and sys.stdout.isatty():
         raise UsageError("refusing to write binary image data to a terminal; redirect it (> out.png) or give -o FILE")
     batch = len(jobs) != 1
-    count = workers if workers is not None else (os.cpu_count() or 1)
+    count = workers if workers is not None else usable_cpus()
     results = run_jobs(
         jobs,
         chain,

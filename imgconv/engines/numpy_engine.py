@@ -109,13 +109,13 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._cpus import usable_cpus
 from ..borders import constant_value, source_indices
 from .analysis import integer_factors, integer_form
 from .base import CorrelationSpec
@@ -1362,13 +1362,6 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOL
 
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 class NumpyEngine:
     """Correlation in numpy, picking the fastest exact strategy (see the module docstring).
 
@@ -1410,7 +1403,7 @@ class NumpyEngine:
             raise ValueError(f"image dtype {dtype} is not supported; use uint8, uint16 or float32")
         shape3 = (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
         info = _analyse(spec.kernel)
-        args = (info, shape3, dtype, spec, float_output, self.threads or _cpu_count())
+        args = (info, shape3, dtype, spec, float_output, self.threads or usable_cpus())
         # uint16 with a kernel whose float32 sums are not exact, in OpenCV's direct range:
         # only replaying OpenCV's arithmetic agrees with it (see the module docstring)
         faithful = (
