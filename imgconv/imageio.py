@@ -110,6 +110,10 @@ def sniff_format(data: bytes) -> str | None:
 def read_bytes(source: str | os.PathLike | bytes) -> bytes:
     """The bytes of a regular file, or of standard input for ``-``; errors name the file."""
     if source == "-" or source == b"-":
+        if sys.stdin.isatty():  # nothing is piped in: reading would wait for the user to type
+            raise ImageReadError(
+                "standard input is a terminal, not image data; pipe an image in (cat photo.png | imgconv ...) "
+                "or name the file", "-")
         data = sys.stdin.buffer.read()
         if not data:
             raise ImageReadError("standard input is empty (expected image bytes)", "-")

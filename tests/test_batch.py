@@ -650,6 +650,23 @@ def test_empty_stdin_is_a_one_line_error() -> None:
     assert len(lines) == 1 and lines[0].startswith("imgconv: "), lines
 
 
+def test_stdin_that_is_a_terminal_is_refused_at_once(tmp_path: Path) -> None:
+    # `imgconv apply blur -` typed without a pipe: reading would wait for the user forever
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "imgconv", "apply", "blur", "-", "-o", str(tmp_path / "x.png")],
+                              stdin=terminal, capture_output=True, timeout=30)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert proc.returncode == 1 and proc.stdout == b""
+    lines = stderr_lines(proc)
+    assert len(lines) == 1 and lines[0].startswith("imgconv: -: standard input is a terminal"), lines
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_truncated_png_on_stdin(photos: Path) -> None:
     data = (photos / "b.png").read_bytes()
     proc = run("apply", "edge", "-", "-o", "-", "--format", "png", stdin=data[: len(data) * 2 // 3])
