@@ -110,7 +110,8 @@ def sniff_format(data: bytes) -> str | None:
 def read_bytes(source: str | os.PathLike | bytes) -> bytes:
     """The bytes of a regular file, or of standard input for ``-``; errors name the file."""
     if source == "-" or source == b"-":
-        if sys.stdin.isatty():  # nothing is piped in: reading would wait for the user to type
+        terminal = getattr(sys.stdin, "isatty", None)  # (a caller may have replaced sys.stdin)
+        if terminal is not None and terminal():  # nothing is piped in: reading would wait for the user
             raise ImageReadError(
                 "standard input is a terminal, not image data; pipe an image in (cat photo.png | imgconv ...) "
                 "or name the file", "-")
