@@ -72,6 +72,27 @@ class Job:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """How every job of a run is done, beside the kernels and the filter options.
+
+    ``explain`` records how each kernel is applied (engine route, output size);
+    ``dry_run`` stops after that, writing nothing. ``compare`` also filters with the numpy
+    engine and records how far it is from the result written (:func:`compare_engines`,
+    with ``tolerance``). ``reading`` sets the pixel limit and the truncated-file policy of
+    the decoder. Picklable: it travels to worker processes with each group of jobs.
+    """
+
+    output_format: str | None = None
+    overwrite: bool = False
+    skip_existing: bool = False
+    explain: bool = False
+    dry_run: bool = False
+    compare: bool = False
+    tolerance: float | None = None
+    reading: ReadOptions = ReadOptions()
+
+
+@dataclass(frozen=True)
 class JobResult:
     job: Job
     status: Literal["done", "failed", "skipped"]
@@ -329,22 +350,10 @@ def run_job(
     job: Job,
     kernels: Kernel | Sequence[Kernel],
     options: FilterOptions,
-    *,
-    output_format: str | None = None,
-    overwrite: bool = False,
-    skip_existing: bool = False,
-    explain: bool = False,
-    dry_run: bool = False,
-    compare: bool = False,
-    tolerance: float | None = None,
-    reading: ReadOptions = ReadOptions(),
+    settings: JobSettings = JobSettings(),
 ) -> JobResult:
-    """Read, filter (with each kernel of a chain in turn) and write one image.
-
-    ``explain`` records how each kernel is applied (engine route, output size);
-    ``dry_run`` stops after that, writing nothing. ``compare`` also filters with the numpy
-    engine and records how far it is from the result written (:func:`compare_engines`).
-    ``reading`` sets the pixel limit and the truncated-file policy of the decoder.
+    """Read, filter (with each kernel of a chain in turn) and write one image, as
+    ``settings`` say (:class:`JobSettings`).
 
     Errors become a failed :class:`JobResult`. The output is never the input (by path,
     hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
@@ -355,6 +364,8 @@ def run_job(
     from .filtering import explain_routes as describe_routes
 
     chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
+    output_format, overwrite, skip_existing = settings.output_format, settings.overwrite, settings.skip_existing
+    explain, dry_run, compare = settings.explain, settings.dry_run, settings.compare
     started = time.perf_counter()
     pixels = 0
     notes: list[str] = []
@@ -379,7 +390,7 @@ def run_job(
             fmt = format_for(output_format or _input_format(job.input, data))
         else:
             fmt = format_for(output_format, path=job.output)
-        image = decode_image(data, name=job.input, channel_order=options.channel_order, reading=reading)
+        image = decode_image(data, name=job.input, channel_order=options.channel_order, reading=settings.reading)
         del data
         pixels = image.shape[0] * image.shape[1]
         original = image if compare else None
@@ -409,7 +420,7 @@ def run_job(
                 scale = kernel.reach(scale)
             if options.post == "stretch":  # rescaled to the output range, and the rounding with it
                 scale = _finite_magnitude(image)
-            comparison = compare_engines(image, other, tolerance, scale)
+            comparison = compare_engines(image, other, settings.tolerance, scale)
             del other
         encoded = encode_image(image, fmt, channel_order=options.channel_order, name=job.input if to_stdout else job.output)
         if to_stdout:
@@ -484,7 +495,8 @@ class _Interrupted(Exception):
     """A group of jobs stopped by Ctrl-C in a worker; ``args[0]``: the results before."""
 
 
-def _run_in_worker(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # noqa: ANN002, ANN003
+def _run_in_worker(jobs: Sequence[Job], kernels: Sequence[Kernel], options: FilterOptions,
+                   settings: JobSettings) -> list[JobResult]:
     """:func:`run_job` on a few jobs in a pool process, interruptible by Ctrl-C only while
     one runs. A job stopped midway leaves no file; those done before it travel back in
     :class:`_Interrupted`, and the main process stops (:func:`_collect`)."""
@@ -494,7 +506,7 @@ def _run_in_worker(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for job in jobs:
-            results.append(run_job(job, *args, **kwargs))
+            results.append(run_job(job, kernels, options, settings))
     except KeyboardInterrupt:
         raise _Interrupted(results) from None
     finally:
@@ -517,9 +529,10 @@ def _collect(done: Iterable[concurrent.futures.Future]) -> Iterator[JobResult]:
         raise KeyboardInterrupt
 
 
-def _run_plain(jobs: Sequence[Job], *args, **kwargs) -> list[JobResult]:  # noqa: ANN002, ANN003
+def _run_plain(jobs: Sequence[Job], kernels: Sequence[Kernel], options: FilterOptions,
+               settings: JobSettings) -> list[JobResult]:
     """:func:`run_job` on each of ``jobs``, in whatever executor was given."""
-    return [run_job(job, *args, **kwargs) for job in jobs]
+    return [run_job(job, kernels, options, settings) for job in jobs]
 
 
 def _chunk_size(remaining: int | None, workers: int) -> int:
@@ -540,16 +553,9 @@ def run_jobs(
     jobs: Iterable[Job],
     kernels: Sequence[Kernel],
     options: FilterOptions,
+    settings: JobSettings = JobSettings(),
     *,
     workers: int = 1,
-    output_format: str | None = None,
-    overwrite: bool = False,
-    skip_existing: bool = False,
-    explain: bool = False,
-    dry_run: bool = False,
-    compare: bool = False,
-    tolerance: float | None = None,
-    reading: ReadOptions = ReadOptions(),
     executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
 ) -> Iterator[JobResult]:
     """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
@@ -559,19 +565,9 @@ def run_jobs(
     so memory stays bounded however many files there are. Closing the generator (or
     Ctrl-C) cancels what has not started; a job that is stopped midway leaves no file.
     """
-    settings = dict(
-        output_format=output_format,
-        overwrite=overwrite,
-        skip_existing=skip_existing,
-        explain=explain,
-        dry_run=dry_run,
-        compare=compare,
-        tolerance=tolerance,
-        reading=reading,
-    )
     if workers <= 1:
         for job in jobs:
-            yield run_job(job, kernels, options, **settings)
+            yield run_job(job, kernels, options, settings)
         return
     if executor_factory:  # one job per task, run as it is
         task = _run_plain
@@ -590,7 +586,7 @@ def run_jobs(
         while chunk := list(itertools.islice(queue, _chunk_size(remaining, workers))):
             if remaining is not None:
                 remaining -= len(chunk)
-            pending.add(pool.submit(task, chunk, kernels, options, **settings))
+            pending.add(pool.submit(task, chunk, kernels, options, settings))
             if len(pending) >= 2 * workers:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
                 yield from _collect(done)

@@ -858,7 +858,7 @@ def test_interrupted_group_returns_the_jobs_done_before(tmp_path: Path, monkeypa
     before = signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises(jobs_module._Interrupted) as stopped:
-            jobs_module._run_in_worker(["first", "second", "third", "fourth"], [], None)
+            jobs_module._run_in_worker(["first", "second", "third", "fourth"], [], None, jobs_module.JobSettings())
     finally:
         signal.signal(signal.SIGINT, before)
     got = stopped.value.args[0]

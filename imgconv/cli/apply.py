@@ -127,7 +127,7 @@ def apply_command(
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
     from .._cpus import usable_cpus
-    from ..jobs import STDIO, find_inputs, plan_jobs, run_jobs
+    from ..jobs import STDIO, JobSettings, find_inputs, plan_jobs, run_jobs
     from ..kernels import load_kernel_chain
     from ..options import FilterOptions
 
@@ -170,11 +170,7 @@ def apply_command(
         raise UsageError("refusing to write binary image data to a terminal; redirect it (> out.png) or give -o FILE")
     batch = len(jobs) != 1
     count = workers if workers is not None else usable_cpus()
-    results = run_jobs(
-        jobs,
-        chain,
-        options,
-        workers=min(count, len(jobs)) if batch else 1,
+    settings = JobSettings(
         output_format=fmt,
         overwrite=overwrite,
         skip_existing=skip_existing,
@@ -184,6 +180,7 @@ def apply_command(
         tolerance=tolerance,
         reading=reading,
     )
+    results = run_jobs(jobs, chain, options, settings, workers=min(count, len(jobs)) if batch else 1)
     summary = _Summary(len(jobs), show_progress=batch and not quiet and sys.stderr.isatty())
     interrupted = False
     with summary:
