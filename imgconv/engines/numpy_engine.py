@@ -667,6 +667,13 @@ class _Route:
     def cost(self) -> float:
         raise NotImplementedError
 
+    def band_cost(self, itemsize: int) -> float:
+        """The estimated ns of a band route: :meth:`passes` over the padded image in
+        elements of ``itemsize`` bytes, and each band's fixed cost."""
+        n = self.height * self.padded_elems
+        bands = -(-self.height // self.rows)
+        return n * self.passes() * _OP_NS[itemsize] + bands * _BAND_NS
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -722,9 +729,7 @@ class _ShiftRoute(_Route):
         return pad + _ops(self.groups) + (self.delta != 0) + 2 + 3 * self.needs_replay()
 
     def cost(self) -> float:
-        n = self.height * self.padded_elems
-        bands = -(-self.height // self.rows)
-        return n * self.passes() * _OP_NS[self.itemsize] + bands * _BAND_NS
+        return self.band_cost(self.itemsize)
 
     def describe(self) -> str:
         if self.faithful:
@@ -904,9 +909,7 @@ class _IntegerRoute(_Route):
         return pad + _ops(self.groups) + self.finisher.passes() + 3 * self.needs_replay()
 
     def cost(self) -> float:
-        n = self.height * self.padded_elems
-        bands = -(-self.height // self.rows)
-        return n * self.passes() * _OP_NS[self.acc_type.itemsize] + bands * _BAND_NS
+        return self.band_cost(self.acc_type.itemsize)
 
     def describe(self) -> str:
         return (
@@ -992,9 +995,7 @@ class _SeparableRoute(_Route):
         return n + 3 * self.needs_replay()
 
     def cost(self) -> float:
-        n = self.height * self.padded_elems
-        bands = -(-self.height // self.rows)
-        return n * self.passes() * _OP_NS[self.work.itemsize] + bands * _BAND_NS
+        return self.band_cost(self.work.itemsize)
 
     def describe(self) -> str:
         kind = "whole-number" if self.integer else "float"
