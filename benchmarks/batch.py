@@ -15,7 +15,12 @@ marked met or missed:
 * peak resident memory (``/usr/bin/time -v``'s "Maximum resident set size", or
   ``getrusage(RUSAGE_CHILDREN)`` in a fresh wrapper process) of the single 4096x4096 run
   at most 1.5x that of the bare script;
-* ImageMagick ``mogrify`` on the same batch, when ``mogrify`` or ``magick`` is on PATH.
+* ImageMagick ``mogrify`` on the same batch, when ``mogrify`` or ``magick`` is on PATH
+  (one run: a comparison, not a target).
+
+The batch commands run in rounds (workers=1, workers=2, the bare loop, in turn; 7 rounds,
+3 with ``--quick``), and each ratio is the median of the rounds' own ratios, with their
+range: a slow phase of a shared machine slows one round's commands alike.
 
 The batch's throughput is also given as imgconv's own summary line reports it (MP/s from
 the first job planned to the last file written), for information: the ``>= 1.8x`` target
@@ -132,6 +137,27 @@ def alternate(commands: dict[str, tuple[list[str], object]], runs: int) -> dict[
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def batch_rounds(commands: dict[str, tuple[list[str], object]], rounds: int) -> list[dict[str, tuple[float, float]]]:
+    """``rounds`` rounds of every command in turn (after one warm-up each): per round and
+    command, the wall time and the MP/s of imgconv's summary line (0 for other commands)."""
+    for command, before in commands.values():
+        timed(command, before)
+    results = []
+    for _ in range(rounds):
+        this = {}
+        for name, (command, before) in commands.items():
+            before()  # type: ignore[operator]
+            started = time.perf_counter()
+            proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            seconds = time.perf_counter() - started
+            if proc.returncode != 0:
+                raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr.decode()}")
+            match = re.search(rb"\(([\d.]+) MP/s\)", proc.stderr)
+            this[name] = (seconds, float(match.group(1)) if match else 0.0)
+        results.append(this)
+    return results
+
+
 def peak_rss_kib(command: list[str]) -> int:
     """The peak resident set size of ``command`` (its largest process), in KiB."""
     gnu_time = "/usr/bin/time"
@@ -182,7 +208,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs and a 60-image batch")
     args = parser.parse_args()
     runs = 3 if args.quick else 5
-    batch_runs = 2 if args.quick else 3
+    batch_runs = 3 if args.quick else 7
     batch_size = 60 if args.quick else 200
     imgconv = imgconv_command()
     if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
@@ -246,78 +272,68 @@ def main() -> None:
             verdict(ratio <= 1.5, "<= 1.5x"),
         )
 
-        # 4. a batch of 512x512 images
+        # 4. a batch of 512x512 images: rounds of workers=1, workers=2 and the bare loop in
+        # turn; the ratios are the medians of each round's own ratio, so that a slow phase
+        # of the machine, which slows one round's commands alike, does not decide them
         src = tmp / "batch"
         make_batch(src, batch_size)
         megapixels = batch_size * 512 * 512 / 1e6
         out1, out2, outb = tmp / "w1", tmp / "w2", tmp / "bare-loop"
-        commands = {
-            "w1": ([*imgconv, "apply", "edge", str(src), "-o", str(out1), "--workers", "1", "--quiet"], fresh(out1)),
-            "w2": ([*imgconv, "apply", "edge", str(src), "-o", str(out2), "--workers", "2", "--quiet"], fresh(out2)),
+        commands = {  # not --quiet: the summary line gives imgconv's own throughput
+            "w1": ([*imgconv, "apply", "edge", str(src), "-o", str(out1), "--workers", "1"], fresh(out1)),
+            "w2": ([*imgconv, "apply", "edge", str(src), "-o", str(out2), "--workers", "2"], fresh(out2)),
             "bare": ([sys.executable, str(bare_loop), str(src), str(outb)], fresh(outb)),
         }
-        magick = shutil.which("mogrify") or shutil.which("magick")
-        outm = tmp / "mogrify"
-        if magick:
-            convolve = "3x3: " + " ".join(",".join(str(v) for v in row) for row in EDGE)
-            prefix = [magick] if magick.endswith("mogrify") else [magick, "mogrify"]
-            files = sorted(str(p) for p in src.iterdir())
-            commands["mogrify"] = (
-                [*prefix, "-path", str(outm), "-format", "png", "-morphology", "Convolve", convolve, *files],
-                fresh(outm),
-            )
-        batch = alternate(commands, batch_runs)
+        rounds = batch_rounds(commands, batch_runs)
+        batch = {name: statistics.median(r[name][0] for r in rounds) for name in commands}
         agree = all(
             (out1 / name).read_bytes() == (out2 / name).read_bytes()
             and np.array_equal(cv2.imread(str(out2 / name), cv2.IMREAD_UNCHANGED), cv2.imread(str(outb / name), cv2.IMREAD_UNCHANGED))
             for name in sorted(os.listdir(src))
         )
         n = f"{batch_size} x 512x512"
-        speedup = batch["w1"] / batch["w2"]
+        speedups = [r["w1"][0] / r["w2"][0] for r in rounds]
+        speedup = statistics.median(speedups)
         table.add(
             f"batch {n}, workers=2 vs 1" + ("" if agree else " (OUTPUTS DIFFER)"),
             f"{batch['w2']:.2f} s ({megapixels / batch['w2']:.0f} MP/s)",
             f"{batch['w1']:.2f} s workers=1 ({megapixels / batch['w1']:.0f} MP/s)",
-            f"{speedup:.2f}x throughput",
+            f"{speedup:.2f}x throughput ({min(speedups):.2f}-{max(speedups):.2f})",
             verdict(speedup >= 1.8, ">= 1.8x"),
         )
-        # the same two runs as imgconv's own summary line reports them: from the first job
+        # the same runs as imgconv's own summary line reports them: from the first job
         # planned to the last written, without the interpreter's start and the imports
-        in_run = {}
-        for name in ("w1", "w2"):
-            rates = []
-            for _ in range(batch_runs):
-                command, before = commands[name]
-                before()
-                proc = subprocess.run([c for c in command if c != "--quiet"], capture_output=True)
-                match = re.search(rb"\(([\d.]+) MP/s\)", proc.stderr)
-                if proc.returncode != 0 or not match:
-                    raise SystemExit(f"no summary line from {' '.join(command)}: {proc.stderr.decode()}")
-                rates.append(float(match.group(1)))
-            in_run[name] = statistics.median(rates)
+        in_run = [r["w2"][1] / r["w1"][1] for r in rounds]
         table.add(
             f"batch {n}, workers=2 vs 1, in-run",
-            f"{in_run['w2']:.1f} MP/s",
-            f"{in_run['w1']:.1f} MP/s workers=1",
-            f"{in_run['w2'] / in_run['w1']:.2f}x throughput",
+            f"{statistics.median(r['w2'][1] for r in rounds):.1f} MP/s",
+            f"{statistics.median(r['w1'][1] for r in rounds):.1f} MP/s workers=1",
+            f"{statistics.median(in_run):.2f}x throughput ({min(in_run):.2f}-{max(in_run):.2f})",
             "(start-up excluded)",
         )
-        ratio = batch["w2"] / batch["bare"]
+        versus_bare = [r["w2"][0] / r["bare"][0] for r in rounds]
+        ratio = statistics.median(versus_bare)
         table.add(
             f"batch {n}, workers=2 vs bare loop",
             f"{batch['w2']:.2f} s",
             f"{batch['bare']:.2f} s bare loop (1 process)",
-            f"{ratio:.2f}x time",
+            f"{ratio:.2f}x time ({min(versus_bare):.2f}-{max(versus_bare):.2f})",
             verdict(ratio <= 1.15, "<= 1.15x"),
         )
-        if magick:
-            ratio = batch["mogrify"] / batch["w2"]
-            table.add(f"batch {n}, ImageMagick mogrify", f"{batch['w2']:.2f} s", f"{batch['mogrify']:.2f} s mogrify", f"{ratio:.2f}x (mogrify / imgconv)", "(comparison)")
+        magick = shutil.which("mogrify") or shutil.which("magick")
+        if magick:  # a comparison, not a target: one run (it takes ~25 s)
+            outm = tmp / "mogrify"
+            convolve = "3x3: " + " ".join(",".join(str(v) for v in row) for row in EDGE)
+            prefix = [magick] if magick.endswith("mogrify") else [magick, "mogrify"]
+            files = sorted(str(p) for p in src.iterdir())
+            seconds = timed([*prefix, "-path", str(outm), "-format", "png", "-morphology", "Convolve", convolve, *files], fresh(outm))
+            table.add(f"batch {n}, ImageMagick mogrify", f"{batch['w2']:.2f} s", f"{seconds:.2f} s mogrify (1 run)",
+                      f"{seconds / batch['w2']:.2f}x (mogrify / imgconv)", "(comparison)")
         else:
             table.add(f"batch {n}, ImageMagick mogrify", "-", "skipped: neither mogrify nor magick is on PATH", "", "(comparison)")
 
     load_after = os.getloadavg()
-    print(f"medians of {runs} runs (single image) and {batch_runs} runs (batch), whole processes\n")
+    print(f"medians of {runs} runs (single image) and of {batch_runs} rounds' own ratios (batch; their range in brackets), whole processes\n")
     table.print()
     print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} cores: "
           "other programs running at the same time make these numbers noisy (ratios less so: "
