@@ -537,3 +537,17 @@ def test_forced_strategies_that_cannot_run_say_why():
                                           float_output=False)
     with pytest.raises(ValueError, match="unknown strategy 'fast'; expected one of: shift, integer"):
         NumpyEngine("fast")
+
+
+def test_fft_tiles_for_threads_only_where_the_call_is_shared_out():
+    """A call too small for threads (``_Route.workers`` is 1) gets the tiles that are
+    best on one thread, not ones cut so that two threads would each have some."""
+    rng = np.random.default_rng(13)
+    spec = spec_for(rng.random((31, 31)) / 480)
+    for shape in ((384, 384), (300, 420), (200, 200, 3)):
+        one = NumpyEngine("fft", threads=1)._plan(shape, np.dtype(np.uint8), spec, False)[0]
+        two, workers = NumpyEngine("fft", threads=2)._plan(shape, np.dtype(np.uint8), spec, False)
+        if workers == 1:
+            assert (two.tile_h, two.tile_w) == (one.tile_h, one.tile_w), shape
+        else:
+            assert two.cost() >= ne._THREAD_MIN_NS
