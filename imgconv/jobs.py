@@ -237,6 +237,29 @@ def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str 
     return sources
 
 
+def nothing_found(inputs: Sequence[str], *, recursive: bool = False, pattern: str | None = None) -> str:
+    """Why INPUT... gave no file to filter, in one line (for the folders among them).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as top:
+    ...     os.mkdir(os.path.join(top, "sub"))
+    ...     open(os.path.join(top, "sub", "a.png"), "wb").close()
+    ...     nothing_found([top]).endswith("its sub-folders hold some: add --recursive")
+    True
+    """
+    folders = [i for i in inputs if os.path.isdir(i)]
+    what = f"image files matching {pattern!r}" if pattern else "image files"
+    line = f"no {what} in {', '.join(folders or inputs)}"
+    if folders and not recursive:
+        below = any(
+            pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern)
+            for folder in folders for path in _walk(folder, True)
+        )  # stops at the first one found
+        if below:
+            line += f"; {'their' if len(folders) > 1 else 'its'} sub-folders hold some: add --recursive"
+    return line
+
+
 def _walk(folder: str, recursive: bool) -> Iterator[str]:
     """Image files in ``folder`` (and below), hidden ones skipped, symlink loops survived."""
     visited: set[tuple[int, int]] = set()

@@ -207,6 +207,22 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(photos: Path)
     assert_filtered(photos / "named.png", out / "a.png", EDGE)
 
 
+def test_a_folder_without_images_at_its_top_says_why(tmp_path: Path) -> None:
+    copy_sample("camera.png", tmp_path / "shoot" / "day1" / "a.png")
+    out = tmp_path / "out"
+    proc = run("apply", "edge", tmp_path / "shoot", "-o", out)
+    assert proc.returncode == 0 and proc.stdout == b""
+    lines = stderr_lines(proc)
+    assert lines[0] == f"imgconv: no image files in {tmp_path / 'shoot'}; its sub-folders hold some: add --recursive"
+    assert summary_counts(proc) == (0, 0, 0) and not out.exists()
+    glob_miss = run("apply", "edge", tmp_path / "shoot", "--recursive", "--glob", "*.jpg", "-o", out)
+    assert stderr_lines(glob_miss)[0] == f"imgconv: no image files matching '*.jpg' in {tmp_path / 'shoot'}"
+    assert run("apply", "edge", tmp_path / "shoot", "-o", out, "--quiet").stderr == b""
+    again = run("apply", "edge", tmp_path / "shoot", "-o", out, "--recursive")
+    assert again.returncode == 0, again.stderr
+    assert_filtered(out / "day1" / "a.png", tmp_path / "shoot" / "day1" / "a.png", EDGE)
+
+
 def test_glob_option_filters_by_name(photos: Path, tmp_path: Path) -> None:
     ok, buf = cv2.imencode(".jpg", load(SAMPLES / "coffee.png"))
     (photos / "sub" / "photo.jpg").write_bytes(buf.tobytes())

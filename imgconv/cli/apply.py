@@ -127,7 +127,7 @@ def apply_command(
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
     from .._cpus import usable_cpus
-    from ..jobs import STDIO, JobSettings, find_inputs, plan_jobs, run_jobs
+    from ..jobs import STDIO, JobSettings, find_inputs, nothing_found, plan_jobs, run_jobs
     from ..kernels import load_kernel_chain
     from ..options import FilterOptions
 
@@ -169,6 +169,8 @@ def apply_command(
     if to_stdout and sys.stdout.isatty():
         raise UsageError("refusing to write binary image data to a terminal; redirect it (> out.png) or give -o FILE")
     batch = len(jobs) != 1
+    if not jobs and not quiet:  # folders without images (or none matching --glob): say why
+        typer.echo(f"imgconv: {nothing_found(inputs, recursive=recursive, pattern=pattern)}", err=True)
     count = workers if workers is not None else usable_cpus()
     settings = JobSettings(
         output_format=fmt,
