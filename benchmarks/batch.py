@@ -137,9 +137,11 @@ def alternate(commands: dict[str, tuple[list[str], object]], runs: int) -> dict[
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def batch_rounds(commands: dict[str, tuple[list[str], object]], rounds: int) -> list[dict[str, tuple[float, float]]]:
+def batch_rounds(commands: dict[str, tuple[list[str], object]], rounds: int,
+                 summarised: tuple[str, ...] = ()) -> list[dict[str, tuple[float, float]]]:
     """``rounds`` rounds of every command in turn (after one warm-up each): per round and
-    command, the wall time and the MP/s of imgconv's summary line (0 for other commands)."""
+    command, the wall time and the MP/s of imgconv's summary line, which the commands
+    named in ``summarised`` must print (0 for the others)."""
     for command, before in commands.values():
         timed(command, before)
     results = []
@@ -153,6 +155,8 @@ def batch_rounds(commands: dict[str, tuple[list[str], object]], rounds: int) -> 
             if proc.returncode != 0:
                 raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr.decode()}")
             match = re.search(rb"\(([\d.]+) MP/s\)", proc.stderr)
+            if match is None and name in summarised:
+                raise SystemExit(f"no summary line from {' '.join(command)}: {proc.stderr.decode()}")
             this[name] = (seconds, float(match.group(1)) if match else 0.0)
         results.append(this)
     return results
@@ -284,7 +288,7 @@ def main() -> None:
             "w2": ([*imgconv, "apply", "edge", str(src), "-o", str(out2), "--workers", "2"], fresh(out2)),
             "bare": ([sys.executable, str(bare_loop), str(src), str(outb)], fresh(outb)),
         }
-        rounds = batch_rounds(commands, batch_runs)
+        rounds = batch_rounds(commands, batch_runs, summarised=("w1", "w2"))
         batch = {name: statistics.median(r[name][0] for r in rounds) for name in commands}
         agree = all(
             (out1 / name).read_bytes() == (out2 / name).read_bytes()
