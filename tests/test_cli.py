@@ -170,7 +170,7 @@ def test_corrupt_input_leaves_no_output(tmp_path: Path) -> None:
         (["apply", "edge", "x.png", "--border", "mirror"], ["unknown border 'mirror'", "reflect101"]),
         (["apply", "edge", "x.png", "--post", "wrap"], ["unknown post 'wrap'", "stretch"]),
         (["apply", "edge", "x.png", "--depth", "int8"], ["unknown depth 'int8'", "float32"]),
-        (["apply", "edge", "x.png", "--engine", "gpu"], ["unknown engine 'gpu'", "cv2"]),
+        (["apply", "edge", "x.png", "--engine", "gpu"], ["unknown engine 'gpu'", "cv2, numpy, both"]),
         (["apply", "edge", "x.png", "--format", "gif", "-o", "-"], ["unknown image format 'gif'"]),
         (["apply", "edge", "x.png", "--bogus"], ["No such option: --bogus"]),
         (["apply", "edge", "x.png", "--border-value", "abc"], ["--border-value"]),

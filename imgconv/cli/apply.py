@@ -135,6 +135,8 @@ def apply_command(
         raise UsageError("--overwrite and --skip-existing contradict each other; choose one")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    if engine not in ENGINE_NAMES + ("both",):  # "both" is the CLI's: say it is there too
+        raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINE_NAMES + ('both',))}")
     compare = engine == "both"
     if tolerance is not None and not compare:
         raise UsageError("--tolerance goes with --engine both")
