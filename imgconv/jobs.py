@@ -69,6 +69,7 @@ class Job:
     input: str
     output: str
     make_folders: bool = False  # a mirrored tree: create the output's folder
+    skip: str | None = None  # why it is skipped without being read (see _not_own_outputs)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class JobResult:
             "milliseconds": round(self.milliseconds, 3),
             "engine": engine,
         }
+        if self.job.skip:  # why it was not filtered (the error key stays for errors)
+            record["reason"] = self.job.skip
         if self.comparison is not None:
             record["comparison"] = self.comparison
         return record
@@ -333,12 +336,14 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
 
 
 def _not_own_outputs(jobs: list[Job], sources: Sequence[Source], folder: str | None = None) -> list[Job]:
-    """``jobs`` without those whose input, found in a folder, is this batch's own output.
+    """``jobs`` without those whose input is this batch's own output.
 
     Run twice over a folder, a batch would otherwise filter what the first run wrote:
     ``photo.edge.png`` beside ``photo.png`` (making ``photo.edge.edge.png``), or, with
     ``-o`` inside the input folder, the whole output tree (into ``out/out/``); and
-    ``--skip-existing`` could not resume it. A file named on the command line is kept.
+    ``--skip-existing`` could not resume it. Files found in folders are left out; a file
+    named on the command line (``*.png`` expanded by the shell) that another input's job
+    writes is kept as a skipped job that says why, since that job replaces it.
     """
     def key(path: str) -> str:
         return os.path.normcase(os.path.realpath(path))
@@ -349,14 +354,18 @@ def _not_own_outputs(jobs: list[Job], sources: Sequence[Source], folder: str | N
     written = {key(job.output): key(job.input) for job in jobs}
     target = key(folder) if folder is not None else None
     kept = []
+    inputs = {key(job.input): job.input for job in jobs}
     for job, source in zip(jobs, sources):
         here = key(job.input)
+        maker = written.get(here, here)
         if source.from_folder:
-            if written.get(here, here) != here:  # another input's output
+            if maker != here:  # another input's output
                 continue
             root = key(job.input[: len(job.input) - len(source.relative)] or ".")
             if target is not None and under(target, root) and under(here, target):  # -o inside the folder walked
                 continue
+        elif maker != here and job.input != STDIO:
+            job = replace(job, skip=f"skipped: it is this batch's output for {inputs[maker]}")
         kept.append(job)
     return kept
 
@@ -397,6 +406,10 @@ def run_job(
     def result(status, error=None):  # noqa: ANN001, ANN202
         note = " | ".join(notes) if notes else None
         return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels, note, comparison)
+
+    if job.skip:
+        notes.append(job.skip)
+        return result("skipped")
 
     try:
         to_stdout = job.output == STDIO

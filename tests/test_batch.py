@@ -192,6 +192,31 @@ def test_a_second_run_beside_the_inputs_does_not_filter_the_first_runs_outputs(p
     assert_filtered(photos / "a.edge.blur.png", photos / "a.edge.png", BLUR)
 
 
+def test_a_shell_expanded_rerun_skips_the_inputs_that_this_batch_writes(tmp_path: Path) -> None:
+    # `imgconv apply edge *.png` run twice: the shell names a.edge.png too, and a.png's
+    # job writes it; filtering it as well would make a.edge.edge.png from a file that
+    # the same batch replaces
+    for name in ("a.png", "b.png"):
+        copy_sample("camera.png" if name == "a.png" else "astronaut.png", tmp_path / name)
+    first = run("apply", "edge", "a.png", "b.png", cwd=tmp_path)
+    assert first.returncode == 0 and summary_counts(first) == (2, 0, 0), first.stderr
+    named = sorted(p.name for p in tmp_path.glob("*.png"))  # what the shell's *.png gives
+    report = tmp_path / "r.json"
+    again = run("apply", "edge", *named, "--overwrite", "--report", report, cwd=tmp_path)
+    assert again.returncode == 0 and summary_counts(again) == (2, 0, 2), again.stderr
+    notes = [line for line in stderr_lines(again) if "skipped" in line and "done" not in line]
+    assert notes == ["a.edge.png: skipped: it is this batch's output for a.png",
+                     "b.edge.png: skipped: it is this batch's output for b.png"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["a.edge.png", "a.png", "b.edge.png", "b.png"]
+    assert_filtered(tmp_path / "a.edge.png", tmp_path / "a.png", EDGE)
+    records = {r["input"]: r for r in json.loads(report.read_text())}
+    assert records["a.edge.png"]["status"] == "skipped" and records["a.edge.png"]["error"] is None
+    assert records["a.edge.png"]["reason"] == "skipped: it is this batch's output for a.png"
+    assert "reason" not in records["a.png"]
+    quiet = run("apply", "edge", *named, "--skip-existing", "--quiet", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == b""
+
+
 def test_an_output_folder_inside_the_input_folder_is_not_read_back(photos: Path) -> None:
     out = photos / "out"
     first = run("apply", "edge", photos, "-o", out, "--recursive")

@@ -197,8 +197,8 @@ def apply_command(
                 interrupted = True
                 continue
             summary.add(result)
-            if result.explanation:
-                arrow = "" if dry_run or result.job.output == STDIO else f" -> {_shown(result.job.output)}"
+            if result.explanation and not (quiet and result.job.skip):  # --quiet: errors only
+                arrow = "" if dry_run or result.job.skip or result.job.output == STDIO else f" -> {_shown(result.job.output)}"
                 typer.echo(f"{_shown(result.job.input)}{arrow}: {result.explanation}", err=True)
             if result.comparison is not None:
                 typer.echo(_comparison_line(result), err=True)
