@@ -32,7 +32,7 @@ from .geometry import Geometry
 from .kernels import COMBINE_HELP, Kernel, load_kernel
 from .options import FilterOptions
 
-__all__ = ["apply", "explain", "DTYPES"]
+__all__ = ["apply", "explain", "plan", "DTYPES"]
 
 DTYPES = {"uint8": np.dtype(np.uint8), "uint16": np.dtype(np.uint16), "float32": np.dtype(np.float32)}
 
@@ -168,7 +168,23 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     >>> explain(np.zeros((64, 64), np.uint8), "edge")
     'cv2: cv2.filter2D'
     """
-    plan = _Plan.make(image, kernel, options, kwargs)
+    return _Plan.make(image, kernel, options, kwargs).explain()
+
+
+def plan(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> "_Plan":
+    """What :func:`apply` decides before the pixels move: say it (``.explain()``, the
+    engine's part alone ``.routes()``) or see the result's shape (``.result_like()``),
+    once per chain step, without filtering.
+
+    >>> import numpy as np
+    >>> step = plan(np.zeros((64, 64), np.uint8), "sobel-x", engine="numpy", stride=2)
+    >>> step.routes(), step.result_like().shape
+    ('numpy: separable, two 1-D whole-number passes (3 then 3 taps) in int16, in 64-row bands', (32, 32))
+    """
+    return _Plan.make(image, kernel, options, kwargs)
+
+
+def _explanation(plan: "_Plan") -> str:
     line = _routes(plan)
     alpha = _split_alpha(plan.image)[1]
     extras = []
@@ -191,16 +207,6 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     if plan.float_output:
         extras.append(f"float32, then post={plan.options.post}, depth={plan.target}")
     return line + "".join(f"; {extra}" for extra in extras)
-
-
-def explain_routes(image: np.ndarray, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> str:
-    """The engine's part of :func:`explain`: its route for each call, without the extras.
-
-    >>> import numpy as np
-    >>> explain_routes(np.zeros((64, 64), np.uint8), "sobel-x", engine="numpy")
-    'numpy: separable, two 1-D whole-number passes (3 then 3 taps) in int16, in 64-row bands'
-    """
-    return _routes(_Plan.make(image, kernel, options, kwargs))
 
 
 def _routes(plan: "_Plan") -> str:
@@ -257,6 +263,14 @@ class _Plan:
     @property
     def float_output(self) -> bool:
         return self.kernel.combined or not (self.options.post == "clip" and self.target == self.source)
+
+    def explain(self) -> str:
+        """The line :func:`explain` prints: the engine's routes and the extras."""
+        return _explanation(self)
+
+    def routes(self) -> str:
+        """The engine's part of :meth:`explain`: its route for each call."""
+        return _routes(self)
 
     def result_like(self) -> np.ndarray:
         """Zeros shaped as :func:`apply`'s result (the next step of a chain, in a dry run)."""

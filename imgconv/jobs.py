@@ -351,21 +351,21 @@ def _not_own_outputs(jobs: list[Job], sources: Sequence[Source], folder: str | N
     def under(path: str, top: str) -> bool:
         return path.startswith(top.rstrip(os.sep) + os.sep)
 
-    written = {key(job.output): key(job.input) for job in jobs}
+    writer = {key(job.output): job.input for job in jobs}  # output -> the input it is made from
     target = key(folder) if folder is not None else None
     kept = []
-    inputs = {key(job.input): job.input for job in jobs}
     for job, source in zip(jobs, sources):
         here = key(job.input)
-        maker = written.get(here, here)
+        maker = writer.get(here)
+        others = maker is not None and key(maker) != here  # another input's output
         if source.from_folder:
-            if maker != here:  # another input's output
+            if others:
                 continue
             root = key(job.input[: len(job.input) - len(source.relative)] or ".")
             if target is not None and under(target, root) and under(here, target):  # -o inside the folder walked
                 continue
-        elif maker != here and job.input != STDIO:
-            job = replace(job, skip=f"skipped: it is this batch's output for {inputs[maker]}")
+        elif others and job.input != STDIO:
+            job = replace(job, skip=f"skipped: it is this batch's output for {maker}")
         kept.append(job)
     return kept
 
@@ -391,9 +391,7 @@ def run_job(
     hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
     ``skip_existing`` an existing output fails, untouched.
     """
-    from .filtering import apply
-    from .filtering import explain as describe
-    from .filtering import explain_routes as describe_routes
+    from .filtering import apply, plan
 
     chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
     output_format, overwrite, skip_existing = settings.output_format, settings.overwrite, settings.skip_existing
@@ -433,13 +431,12 @@ def run_job(
         numpy_options = replace(options, engine="numpy")  # --engine both compares with it
         for kernel in chain:
             if explain or dry_run:
-                notes.append(describe(image, kernel, options))
+                step = plan(image, kernel, options)
+                notes.append(step.explain())
                 if compare:
-                    notes[-1] += f"; compared with {describe_routes(image, kernel, numpy_options)}"
+                    notes[-1] += f"; compared with {plan(image, kernel, numpy_options).routes()}"
             if dry_run:
-                from .filtering import _Plan  # the output's shape, without filtering
-
-                image = _Plan.make(image, kernel, options, {}).result_like()  # the next step's input
+                image = step.result_like()  # the next step's input: its shape, without filtering
                 if " -> " not in notes[-1]:
                     notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
                 continue

@@ -258,7 +258,9 @@ class Kernel:
         return self._own_reach(magnitude)
 
     def _own_reach(self, magnitude: float) -> float:
-        return float(np.abs(self.effective).sum() * magnitude + abs(self.offset))
+        from .engines.analysis import sum_reach
+
+        return sum_reach(self.effective, magnitude, self.offset)
 
     @property
     def rank(self) -> int:

@@ -9,7 +9,16 @@ import math
 
 import numpy as np
 
-__all__ = ["integer_form", "integer_factors", "exact_separable"]
+__all__ = ["integer_form", "integer_factors", "exact_separable", "sum_reach"]
+
+
+def sum_reach(weights: np.ndarray, magnitude: float, offset: float = 0.0) -> float:
+    """The largest ``|sum(w * x) + offset|`` for pixels of at most ``magnitude``.
+
+    >>> sum_reach(np.array([[1.0, -2.0, 1.0]]), 255, 3)
+    1023.0
+    """
+    return float(np.abs(np.asarray(weights, np.float64)).sum()) * float(magnitude) + abs(float(offset))
 
 
 def integer_form(w: np.ndarray) -> tuple[float, np.ndarray | None, int | None]:

@@ -1199,11 +1199,12 @@ _TILE_LENGTHS = tuple(sorted(m << a for m in (1, 3, 5) for a in range(5, 11) if 
 
 def _tile_cost(height: int, width: int, channels: int, kh: int, kw: int, lh: int, lw: int,
                itemsize: int = 8) -> float:
-    """Estimated ns of overlap-save with ``lh x lw`` transforms of ``itemsize`` floats."""
+    """Estimated ns of overlap-save with ``lh x lw`` transforms of ``itemsize`` floats,
+    the two passes that finish the output included."""
     th, tw = lh - kh + 1, lw - kw + 1
     tiles = -(-height // th) * -(-width // tw)
     per_tile = channels * (_FFT_NS[itemsize] * lh * lw * math.log2(lh * lw) + 3 * lh * lw * _OP_NS[itemsize])
-    return tiles * (per_tile + _TILE_NS)
+    return tiles * (per_tile + _TILE_NS) + height * width * channels * 2 * _OP_NS[itemsize]
 
 
 @functools.lru_cache(maxsize=256)
@@ -1231,7 +1232,7 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
                 continue
             cost = _tile_cost(height, width, channels, kh, kw, lh, lw, itemsize)
             tiles = -(-height // (lh - kh + 1)) * -(-width // (lw - kw + 1))
-            shared = cost + height * width * channels * 2 * _OP_NS[itemsize] >= _THREAD_MIN_NS  # as workers()
+            shared = cost >= _THREAD_MIN_NS  # as workers() decides
             wall = cost / (1 + _FFT_THREAD_GAIN * (min(threads if shared else 1, tiles) - 1))
             if best is None or wall < best[3]:
                 best = (lh, lw, cost, wall)
@@ -1279,8 +1280,7 @@ class _FFTRoute(_Route):
         return 1e-12 if self.work == np.float64 else 1e-6
 
     def cost(self) -> float:
-        n = self.height * self.row_elems
-        return self._cost + n * 2 * _OP_NS[self.work.itemsize]
+        return self._cost
 
     def describe(self) -> str:
         how = "snapped to whole sums" if self.snap else "unsnapped"

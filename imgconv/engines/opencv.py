@@ -19,7 +19,7 @@ import numpy as np
 
 from .._cv import cv2
 from ..borders import pad
-from .analysis import exact_separable
+from .analysis import exact_separable, sum_reach
 from .base import CorrelationSpec
 
 __all__ = ["OpenCVEngine"]
@@ -95,8 +95,7 @@ def _sum_may_wrap(dtype: np.dtype, kernel: np.ndarray, delta: float) -> bool:
     """Whether a weighted sum can leave int32's range (only with weights of millions)."""
     if dtype.kind != "u":
         return False
-    reach = float(np.abs(kernel.astype(np.float64)).sum()) * float(np.iinfo(dtype).max) + abs(float(delta))
-    return reach >= 2.0**31
+    return sum_reach(kernel, np.iinfo(dtype).max, delta) >= 2.0**31
 
 
 def _needs_padding(spec: CorrelationSpec) -> bool:
