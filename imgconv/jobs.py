@@ -595,7 +595,8 @@ def run_jobs(
 
     With ``workers > 1`` the jobs go to a pool of processes (``executor_factory`` makes
     another kind of executor: anything with ``submit``), at most ``2 * workers`` in flight,
-    so memory stays bounded however many files there are. Closing the generator (or
+    so memory stays bounded however many files there are. Jobs planned as skipped
+    (``Job.skip``) are reported at once, in their order, without a worker. Closing the generator (or
     Ctrl-C) cancels what has not started; a job that is stopped midway leaves no file.
     """
     if workers <= 1:
@@ -619,6 +620,11 @@ def run_jobs(
         while chunk := list(itertools.islice(queue, _chunk_size(remaining, workers))):
             if remaining is not None:
                 remaining -= len(chunk)
+            # jobs planned as skipped need no worker: reported here at once, in input order
+            yield from (run_job(job, kernels, options, settings) for job in chunk if job.skip)
+            chunk = [job for job in chunk if not job.skip]
+            if not chunk:
+                continue
             pending.add(pool.submit(task, chunk, kernels, options, settings))
             if len(pending) >= 2 * workers:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)

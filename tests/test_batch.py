@@ -827,6 +827,33 @@ def test_run_jobs_with_a_thread_pool_executor(tmp_path: Path) -> None:
     assert made[0].closed  # the runner closed the executor it was given
 
 
+def test_jobs_planned_as_skipped_are_reported_in_order_without_a_worker(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from imgconv.jobs import Job, run_jobs
+    from imgconv.kernels import load_kernel_chain
+    from imgconv.options import FilterOptions
+
+    copy_sample("camera.png", tmp_path / "a.png")
+    real = Job(str(tmp_path / "a.png"), str(tmp_path / "a.edge.png"))
+    skipped = [replace(Job(str(tmp_path / f"s{i}.png"), str(tmp_path / f"s{i}.x.png")), skip=f"skipped: note {i}")
+               for i in range(5)]
+    jobs = [skipped[0], real, *skipped[1:]]
+    made: list[CountingExecutor] = []
+
+    def factory(n: int) -> CountingExecutor:
+        made.append(CountingExecutor(n))
+        return made[0]
+
+    results = list(run_jobs(jobs, load_kernel_chain("edge"), FilterOptions(), workers=2, executor_factory=factory))
+    assert made[0].submitted == 1  # only the real job went to the executor
+    notes = [r.explanation for r in results if r.status == "skipped"]
+    assert notes == [f"skipped: note {i}" for i in range(5)]
+    assert [r.status for r in results].count("done") == 1
+    assert_filtered(tmp_path / "a.edge.png", tmp_path / "a.png", EDGE)
+    assert not any(p.name.startswith("s") for p in tmp_path.iterdir())  # nothing made for them
+
+
 def test_worker_processes_after_opencv_ran_in_this_process(tmp_path: Path) -> None:
     # A library user who used OpenCV (here: a diff heat map, which starts OpenCV's thread
     # pool) and then runs a batch in worker processes: a forked worker waited forever in
