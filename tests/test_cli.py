@@ -280,6 +280,50 @@ def test_reader_closing_the_pipe_early_is_quiet(tmp_path: Path) -> None:
     assert proc.stderr == b""
 
 
+EXIT_SCRIPT = """
+import atexit, sys
+import imgconv.cli as cli
+marker, sys.argv = sys.argv[1], ["imgconv", *sys.argv[2:]]
+real_main = cli.main
+
+def main():  # as multiprocessing or tempfile do during a run: an exit handler
+    atexit.register(lambda: open(marker, "w").write("ran"))
+    code = real_main()
+    print("end of run")  # still in the buffer when the run ends
+    return code
+
+cli.main = main
+cli.run()
+"""
+
+
+@pytest.mark.parametrize("args, code", [
+    (["kernels", "show", "gaussian:size=31,sigma=5", "--json"], 0),
+    (["apply", "edge", "no-such-file.png"], 1),
+    (["apply", "edge", "--border", "nonsense", "x.png"], 2),
+])
+def test_the_quick_exit_keeps_the_code_the_output_and_other_exit_handlers(tmp_path: Path, args: list[str],
+                                                                          code: int) -> None:
+    # run() ends the process with os._exit after the exit handlers registered during the
+    # run: they still run, buffered stdout is all written, and the exit code is main()'s
+    marker = tmp_path / "marker"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as for users
+    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, str(marker), *args], capture_output=True,
+                          timeout=60, env=env)
+    assert proc.returncode == code, proc.stderr
+    assert marker.read_text() == "ran"
+    output = proc.stdout.decode()
+    assert output.endswith("end of run\n")  # written from the buffer at the very end
+    body = output.removesuffix("end of run\n")
+    if code == 0:
+        shown = json.loads(body)  # the whole document
+        oracle = cv2.getGaussianKernel(31, 5, cv2.CV_64F)
+        assert np.allclose(np.asarray(shown["kernel"], float), oracle @ oracle.T, rtol=1e-6, atol=0)
+    else:
+        assert body == ""
+        one_line_error(proc)
+
+
 def test_binary_output_to_a_terminal_is_refused(chelsea: Path) -> None:
     controller, terminal = pty.openpty()
     try:

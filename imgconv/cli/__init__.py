@@ -7,6 +7,8 @@ contract's exit code (1 runtime, 2 usage); no traceback reaches a user.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
 
@@ -130,5 +132,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The console-script entry point."""
-    sys.exit(main())
+    """The console-script entry point (exits; a script that runs imgconv in its own
+    process and has exit handlers of its own calls :func:`main` instead)."""
+    # atexit handlers run last-registered first: registered before the run, this one runs
+    # after those of the run (worker pools, temporary files), once every file is
+    # written and closed, and ends the process without the interpreter's teardown of
+    # every module and object: 30-70 ms of each run with numpy, OpenCV and Typer loaded,
+    # for nothing a user sees.
+    code = [1]  # if main() never returns
+    atexit.register(_end_now, code)
+    code[0] = main()
+    sys.exit(code[0])
+
+
+def _end_now(code: list[int]) -> None:
+    status = code[0]
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # the reader went away: as Python's own exit would say
+        status = status or 120
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)
