@@ -504,6 +504,26 @@ def test_report_to_stdout_is_the_only_thing_on_stdout(with_corrupt: Path, tmp_pa
     check_report(records, with_corrupt, out, naming[0])
 
 
+def test_report_lists_the_inputs_in_their_order_whichever_finishes_first(tmp_path: Path) -> None:
+    # a.png is large and goes first; with two workers the small ones finish before it
+    root = tmp_path / "in"
+    root.mkdir()
+    rng = np.random.default_rng(3)
+    cv2.imwrite(str(root / "a.png"), rng.integers(0, 256, (2500, 2500, 3), dtype=np.uint8))
+    names = ["a.png", *(f"{c}.png" for c in "bcdefg")]
+    for name in names[1:]:
+        cv2.imwrite(str(root / name), rng.integers(0, 256, (16, 16), dtype=np.uint8))
+    report = tmp_path / "r.json"
+    proc = run("apply", "edge", root, "-o", tmp_path / "out", "--report", report, "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(report.read_text())
+    assert [Path(r["input"]).name for r in records] == names
+    assert [Path(r["output"]).name for r in records] == names
+    assert all(r["status"] == "done" for r in records)
+    small = max(r["milliseconds"] for r in records[1:])
+    assert records[0]["milliseconds"] > 6 * small  # so the order was not the finishing order
+
+
 # -- resumable ----------------------------------------------------------------------------------
 def test_skip_existing_resumes_an_interrupted_batch(tmp_path: Path) -> None:
     root = tmp_path / "in"

@@ -210,7 +210,7 @@ def apply_command(
     if (batch or interrupted) and not quiet:
         typer.echo(summary.line(interrupted), err=True)
     if report is not None:
-        _write_report(report, summary.results, engine)
+        _write_report(report, summary.results, engine, jobs)
     if interrupted:
         raise typer.Exit(130)
     failed = [r for r in summary.results if r.status == "failed"]
@@ -281,11 +281,14 @@ class _Summary:
         )
 
 
-def _write_report(destination: str, results: list, engine: str) -> None:
+def _write_report(destination: str, results: list, engine: str, jobs: list) -> None:
     import json
 
     from ..imageio import write_bytes_atomic, write_stdout
 
+    # in the order of the inputs, whichever worker finished first: runs can be compared
+    place = {(job.input, job.output): i for i, job in enumerate(jobs)}
+    results = sorted(results, key=lambda r: place.get((r.job.input, r.job.output), len(place)))
     data = (json.dumps([r.record(engine) for r in results], indent=2) + "\n").encode()
     if destination == "-":
         write_stdout(data)
