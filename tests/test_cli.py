@@ -324,6 +324,34 @@ def test_the_quick_exit_keeps_the_code_the_output_and_other_exit_handlers(tmp_pa
         one_line_error(proc)
 
 
+THREADS_SCRIPT = """
+import os, sys
+import imgconv.cli as cli
+
+def main():
+    import numpy  # as a run imports it, after run() began
+    print(os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))
+    return 0
+
+cli.main = main
+cli.run()
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc (Linux)")
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("2", "2")])
+def test_a_run_keeps_numpy_from_starting_blas_threads_unless_told(given: str | None, expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    proc = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], capture_output=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    value, threads = proc.stdout.decode().split()
+    assert value == expected  # the user's own setting is kept
+    if given is None:
+        assert threads == "1"  # no thread besides the main one after numpy's import
+
+
 def test_binary_output_to_a_terminal_is_refused(chelsea: Path) -> None:
     controller, terminal = pty.openpty()
     try:
