@@ -32,13 +32,26 @@ def test_named_kernels_identical_to_filter2d(name: str, dtype, border: str) -> N
     assert np.array_equal(raw, direct(image, weights, border, cv2.CV_32F))
 
 
+def uses(name: str, dtype, channels: int = 3, delta: float = 0.0, float_output: bool = False) -> bool:
+    weights = imgconv.load_kernel(name).effective.astype(np.float32)
+    return _separable(np.dtype(dtype), weights, channels, delta, float_output) is not None
+
+
 def test_the_route_is_taken_where_exact_and_only_there() -> None:
-    uses = lambda name, dtype: _separable(np.dtype(dtype), imgconv.load_kernel(name).effective.astype(np.float32)) is not None  # noqa: E731
     assert uses("sobel-x", np.uint8) and uses("sobel-x", np.uint16) and uses("scharr-y", np.uint16)
-    assert not uses("gaussian", np.uint8)  # fractional factors: OpenCV's 8-bit path rounds ties up
+    assert uses("sobel-x", np.uint8, channels=1)
+    assert uses("gaussian", np.uint8) and uses("gaussian:size=7", np.uint8)  # binomial: dyadic, exact sums
+    assert uses("gaussian:size=3", np.uint16) and not uses("gaussian", np.uint16)  # 16 x 16 x 65535 >= 2**22
+    assert not uses("gaussian:size=5,sigma=1.3", np.uint8)  # sampled weights: float noise decides near .5
     assert not uses("edge", np.uint8)  # not separable
-    assert not uses("blur", np.uint8)  # 1/9 is not dyadic: filter2D's own rounding decides
     assert not uses("sobel-x", np.float32)  # float sums are not exact
+    # over an odd divisor: never a tie, and both routes' errors far from one
+    assert uses("blur", np.uint8) and uses("blur", np.uint8, channels=1) and uses("box:size=21", np.uint8)
+    assert not uses("box:size=23", np.uint8)  # 1/(2*529) is within filter2D's DFT allowance
+    assert not uses("blur", np.uint8, float_output=True)  # float results are not rounded
+    assert not uses("blur", np.uint8, delta=0.5)  # s/9 + 0.5 can be a tie
+    assert uses("blur", np.uint8, delta=2 / 9)
+    assert not uses("box:size=15", np.uint16)  # 65535 levels: the errors may reach a rounding boundary
     spec_line = OpenCVEngine().explain((64, 64, 3), np.uint8, imgconv.engines.CorrelationSpec(
         imgconv.load_kernel("sobel-x").effective.astype(np.float32), (1, 1), BORDERS["reflect101"]))
     assert spec_line.startswith("cv2: cv2.sepFilter2D")
@@ -66,3 +79,107 @@ def test_random_dyadic_separable_kernels(column, row, shift, dtype, border, heig
     else:
         expect = cv2.filter2D(image, -1, kernel.astype(np.float32), delta=offset, borderType=BORDERS[border].opencv)
     assert np.array_equal(out, expect)
+
+
+# -- box blurs and other whole-number kernels over an odd divisor --------------------------
+def exactly_rounded(image: np.ndarray, ints: np.ndarray, divisor: int, border: str, value: float = 0.0) -> np.ndarray:
+    """The oracle: whole-number sums (int64, by scipy.ndimage on the padded image), divided
+    by ``divisor`` and rounded in integer arithmetic (an odd divisor leaves no ties)."""
+    from scipy import ndimage
+
+    kh, kw = ints.shape
+    top, left = kh // 2, kw // 2
+    flag = {"reflect101": cv2.BORDER_REFLECT_101, "reflect": cv2.BORDER_REFLECT, "replicate": cv2.BORDER_REPLICATE,
+            "constant": cv2.BORDER_CONSTANT, "wrap": cv2.BORDER_WRAP}[border]
+    padded = cv2.copyMakeBorder(image, top, kh - 1 - top, left, kw - 1 - left, flag, value=[value] * 4)
+    padded = padded.reshape(padded.shape[0], padded.shape[1], -1).astype(np.int64)
+    h, w = image.shape[:2]
+    sums = np.stack([ndimage.correlate(padded[:, :, c], ints, mode="constant", origin=(-(kh // 2) + top, -(kw // 2) + left))
+                     [kh // 2 : kh // 2 + h, kw // 2 : kw // 2 + w] for c in range(padded.shape[2])], axis=2)
+    q, r = np.divmod(sums, divisor)
+    rounded = q + (2 * r > divisor)
+    return np.clip(rounded, 0, np.iinfo(image.dtype).max).astype(image.dtype).reshape(image.shape)
+
+
+ODD = [(np.ones((n, n), np.int64), n * n) for n in (3, 5, 9, 11, 15, 21)] + [
+    (np.outer([1, 2, 3, 2, 1], [1, 2, 3, 2, 1]), 81),  # a tent
+    (np.ones((3, 5), np.int64), 15),  # a rectangle
+    (np.ones((1, 15), np.int64), 15),  # a 1-D box
+]
+
+
+@pytest.mark.parametrize("ints, divisor", ODD, ids=lambda v: "x".join(map(str, v.shape)) if hasattr(v, "shape") else str(v))
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("border", ["reflect101", "replicate", "constant"])
+def test_odd_divisor_kernels_round_exactly_as_filter2d_does(ints: np.ndarray, divisor: int, channels: int, border: str) -> None:
+    # window sums of noise fall in every residue mod the divisor: about 2 in divisor of
+    # them lie one step from a .5, the hardest cases (counted below)
+    shape = (96, 101) if channels == 1 else (96, 101, channels)
+    image = RNG.integers(0, 256, shape, dtype=np.uint8)
+    weights = (ints / divisor).astype(np.float32)
+    spec = imgconv.engines.CorrelationSpec(weights, (ints.shape[1] // 2, ints.shape[0] // 2), BORDERS[border])  # (x, y)
+    engine = OpenCVEngine()
+    assert "sepFilter2D" in engine.explain(image.shape, np.uint8, spec)
+    got = engine.correlate(image, spec, float_output=False)
+    assert np.array_equal(got, exactly_rounded(image, ints, divisor, border))
+    assert np.array_equal(got, direct(image, weights, border).reshape(image.shape))
+    # the hard cases were there: sums one step below or above a .5
+    from scipy import ndimage
+
+    sums = ndimage.correlate(image.reshape(96, 101, -1)[:, :, 0].astype(np.int64), ints, mode="mirror")
+    near = np.isin(sums % divisor, [(divisor - 1) // 2, (divisor + 1) // 2])
+    assert near.sum() >= 20
+
+
+@pytest.mark.parametrize("border, value", [("wrap", 0.0), ("constant", 200.0)])
+def test_odd_divisor_kernels_with_borders_filter2d_lacks(border: str, value: float) -> None:
+    image = RNG.integers(0, 256, (64, 70, 3), dtype=np.uint8)
+    for ints, divisor in ODD[:5]:
+        kernel = imgconv.Kernel(ints.astype(float), divisor=divisor)
+        got = imgconv.apply(image, kernel, border=border, border_value=value)
+        assert np.array_equal(got, exactly_rounded(image, ints, divisor, border, value)), ints.shape
+
+
+def test_box_blurs_through_the_cli_options_agree_with_the_numpy_engine() -> None:
+    image = cv2.imread(str(imgconv_samples() / "coffee.png"), cv2.IMREAD_UNCHANGED)
+    for name in ("blur", "box:size=9", "box:size=15"):
+        cv2_out = imgconv.apply(image, name, engine="cv2")
+        assert np.array_equal(cv2_out, imgconv.apply(image, name, engine="numpy")), name
+        assert np.array_equal(cv2_out, direct(image, imgconv.load_kernel(name).effective, "reflect101")), name
+
+
+def imgconv_samples():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.mark.parametrize("kernel", [
+    np.array([[0.5], [0.5]]),  # both factors would be smoothing ones: [.5, .5] and [1]
+    np.array([[0.0, 0.25, 0.0], [0.0, 0.5, 0.0], [0.0, 0.25, 0.0]]),  # [1,2,1]/4 x a single 1
+    np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256,
+    np.outer([1, 2, 1], [1, 2, 1]) / 16,
+])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dyadic_smoothing_kernels_keep_filter2d_s_ties_to_even(kernel: np.ndarray, channels: int) -> None:
+    # sepFilter2D's 8-bit fixed-point path, taken when both factors smooth (no negative
+    # weight, sum 1), rounds .5 up; the engine's factors avoid it, and these images have
+    # many exact ties (filter2D rounds them to even)
+    from imgconv.engines.analysis import exact_separable
+
+    column, row = exact_separable(kernel, 255)
+    assert not (column.min() >= 0 and row.min() >= 0 and abs(column.sum() - 1) < 1e-7 and abs(row.sum() - 1) < 1e-7)
+    # (OpenCV's fixed-point rounding showed at widths such as 451 and 600, not at 90 or 512)
+    shape = (64, 451) if channels == 1 else (64, 451, channels)
+    image = RNG.integers(0, 256, shape, dtype=np.uint8)
+    weights = kernel.astype(np.float32)
+    spec = imgconv.engines.CorrelationSpec(weights, (kernel.shape[1] // 2, kernel.shape[0] // 2), BORDERS["reflect101"])
+    engine = OpenCVEngine()
+    assert "sepFilter2D" in engine.explain(image.shape, np.uint8, spec)
+    exact = cv2.filter2D(image.astype(np.float64), cv2.CV_64F, kernel, borderType=cv2.BORDER_REFLECT_101)
+    ties = np.count_nonzero(exact % 1 == 0.5)
+    assert ties > 20
+    expect = np.rint(exact).astype(np.uint8)  # half to even, from float64 sums (exact here)
+    got = engine.correlate(image, spec, float_output=False)
+    assert np.array_equal(got, expect)
+    assert np.array_equal(got, direct(image, weights, "reflect101").reshape(image.shape))

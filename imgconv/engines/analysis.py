@@ -6,10 +6,18 @@ Shared by the engines so that "is this kernel integer, dyadic, separable?" has o
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["integer_form", "integer_factors", "exact_separable", "sum_reach"]
+__all__ = ["integer_form", "integer_factors", "exact_separable", "odd_denominator_separable", "sum_reach"]
+
+_U = 2.0**-24  # float32's unit roundoff
+# filter2D's float32 DFT (kernels of 11x11 and more on 8-bit images) has no error bound to
+# prove; this allowance, as a fraction of the sum's reach, is 4x the one the numpy engine
+# assumes for it and 11x the largest error seen (3.5e-7 of the reach, over 12.6 million
+# pixels of noise images and box kernels of 11 to 31 taps a side)
+DFT_ALLOWANCE = 4e-6
 
 
 def sum_reach(weights: np.ndarray, magnitude: float, offset: float = 0.0) -> float:
@@ -80,9 +88,12 @@ def exact_separable(kernel: np.ndarray, max_pixel: float) -> tuple[np.ndarray, n
     Both passes are exact in float32 when the kernel is whole numbers times a power of two
     and no partial sum needs more than 22 bits, so a
     separable filter and the 2-D filter produce the same floats and round them alike.
+    The power of two goes with one factor, the other stays whole numbers: were both
+    smoothing factors (non-negative, summing to 1), ``cv2.sepFilter2D`` would take its 8-bit
+    fixed-point path, which rounds ties up where filter2D rounds them to even.
 
     >>> [f.tolist() for f in exact_separable(np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256, 255)]
-    [[0.0625, 0.25, 0.375, 0.25, 0.0625], [0.0625, 0.25, 0.375, 0.25, 0.0625]]
+    [[0.00390625, 0.015625, 0.0234375, 0.015625, 0.00390625], [1.0, 4.0, 6.0, 4.0, 1.0]]
     """
     scale, ints, shift = integer_form(kernel)
     if ints is None or shift is None or shift > 16:
@@ -95,8 +106,71 @@ def exact_separable(kernel: np.ndarray, max_pixel: float) -> tuple[np.ndarray, n
     # drift (by 5e-5) for a 9x9 binomial whose exact sums need all 24 bits
     if max_pixel * float(np.abs(column).sum()) * float(np.abs(row).sum()) >= 2**22:
         return None
-    column_shift = (shift + 1) // 2
-    return (
-        np.ldexp(column.astype(np.float64), -column_shift).astype(np.float32),
-        np.ldexp(row.astype(np.float64), column_shift - shift).astype(np.float32),
-    )
+    column_f = np.ldexp(column.astype(np.float64), -shift)
+    row_f = row.astype(np.float64)
+    if _smoothing(column_f) and _smoothing(row_f):  # row is a single 1: scale it instead
+        column_f, row_f = column.astype(np.float64), np.ldexp(row.astype(np.float64), -shift)
+    return column_f.astype(np.float32), row_f.astype(np.float32)
+
+
+def _smoothing(factor: np.ndarray) -> bool:
+    """OpenCV's KERNEL_SMOOTH: no negative weight, and a sum of 1."""
+    return bool(np.all(factor >= 0)) and abs(float(factor.sum()) - 1) <= 1e-7
+
+
+def odd_denominator_separable(kernel: np.ndarray, max_pixel: float, delta: float = 0.0,
+                              ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """float32 ``(column, row, D)`` for ``cv2.sepFilter2D`` where it rounds to the same
+    integers as ``cv2.filter2D``, though neither sums exactly; else None.
+
+    That is for kernels that are whole numbers ``c * r`` (outer product) over an odd ``D``
+    (box blurs: ``ones / n**2``; tents), ``delta`` a whole multiple of ``1/D``, stored as
+    the float32 nearest to each ``ints / D``. Every exact sum is then a whole number over
+    ``D``, which is never a tie: it lies at least ``1 / (2 D)`` from the nearest ``.5``.
+    Both filters round it correctly when their errors stay below that:
+
+    * sepFilter2D with the whole-number row ``r`` (an exact pass while its sums stay below
+      ``2**24``) and the column ``c / D``: at most ``(kh + kw + 2)`` roundoffs of the reach;
+    * filter2D: its direct sums at most ``(kh * kw + 1)`` roundoffs of the reach, and its
+      DFT within :data:`DFT_ALLOWANCE` of it. OpenCV switches to the DFT at 130 cells for
+      8-bit results and at 50 for others: from 50 cells on, the larger of the two counts.
+
+    >>> column, row, d = odd_denominator_separable(np.full((15, 15), 1 / 225, np.float32), 255)
+    >>> d, row.tolist() == [1.0] * 15, float(column[0]) == float(np.float32(1 / 225))
+    (225, True, True)
+    >>> odd_denominator_separable(np.full((23, 23), 1 / 529, np.float32), 255) is None  # too close to .5
+    True
+    """
+    w = np.asarray(kernel, np.float32)
+    if w.size == 0 or not np.isfinite(w).all() or not w.any():
+        return None
+    d = 1
+    for value in np.unique(np.abs(w[w != 0])):
+        nearest = Fraction(float(value)).limit_denominator(1 << 12)
+        if np.float32(nearest.numerator / nearest.denominator) != value:  # not a small fraction
+            return None
+        d = math.lcm(d, nearest.denominator)
+        if d > 1 << 16:
+            return None
+    if d % 2 == 0 or d < 3:  # even: ties exist (dyadic kernels are exact_separable's)
+        return None
+    ints = np.rint(w.astype(np.float64) * d).astype(np.int64)
+    if not np.array_equal((ints / d).astype(np.float32), w):
+        return None
+    if float(delta) * d != round(float(delta) * d):
+        return None
+    factors = integer_factors(ints)
+    if factors is None:
+        return None
+    column, row = factors
+    if float(np.abs(row).sum()) * max_pixel >= 2**24:  # the row pass would not be exact
+        return None
+    kh, kw = ints.shape
+    reach = sum_reach(ints / d, max_pixel, delta)
+    separable_error = (kh + kw + 2) * _U * reach
+    direct = (kh * kw + 1) * _U  # filter2D sums directly below 130 cells (8-bit), or 50
+    relative = direct if kh * kw < 50 else max(direct, DFT_ALLOWANCE) if kh * kw < 130 else DFT_ALLOWANCE
+    filter2d_error = relative * reach
+    if max(separable_error, filter2d_error) >= 1 / (2 * d):
+        return None
+    return (column / d).astype(np.float32), row.astype(np.float32), d

@@ -8,18 +8,24 @@ filter with that border.
 Kernels with whole-number separable factors (Sobel, Scharr, Prewitt) go through
 ``cv2.sepFilter2D`` where it was measured faster (colour uint8: 1.3x, uint16: 1.1-1.2x at
 2048x2048; grey uint8 is faster with filter2D): both routes then compute exact sums and
-return the very same numbers. Fractional factors do not: on uint8 OpenCV's separable
-fixed-point path rounds ties up where filter2D rounds them to even, and elsewhere it was
-not faster.
+return the very same numbers. So do box blurs and other whole-number separable kernels
+over an odd divisor, on rounded results (:func:`~imgconv.engines.analysis.odd_denominator_separable`):
+their sums are never ties and both routes' errors stay far enough from them, and
+sepFilter2D ran 2-16x as fast (box 3 to 21, 512x512 grey and 2048x2048 colour). Other
+fractional factors do not: on uint8 OpenCV's separable fixed-point path rounds ties up
+where filter2D rounds them to even (the binomial Gaussians), and float noise decides
+near ``.5`` for the rest.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from .._cv import cv2
 from ..borders import pad
-from .analysis import exact_separable, sum_reach
+from .analysis import exact_separable, integer_form, odd_denominator_separable, sum_reach
 from .base import CorrelationSpec
 
 __all__ = ["OpenCVEngine"]
@@ -59,21 +65,25 @@ class OpenCVEngine:
         self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *, float_output: bool = False
     ) -> str:
         """One line: which OpenCV function this correlation goes through, and why."""
-        grey_uint8 = np.dtype(dtype) == np.uint8 and (len(image_shape) == 2 or image_shape[2] == 1)
-        factors = None if grey_uint8 else _separable(np.dtype(dtype), spec.kernel)
+        channels = 1 if len(image_shape) == 2 else image_shape[2]
+        route = _separable(np.dtype(dtype), np.asarray(spec.kernel, np.float32), channels, spec.delta, float_output)
         padded = " after padding the image itself" if _needs_padding(spec) else ""
-        if factors is not None:
-            return f"cv2: cv2.sepFilter2D{padded} (exact separable factors {_show(factors[0])} x {_show(factors[1])})"
-        return f"cv2: cv2.filter2D{padded}"
+        if route is None:
+            return f"cv2: cv2.filter2D{padded}"
+        column, row, divisor = route
+        if divisor == 1:
+            return f"cv2: cv2.sepFilter2D{padded} (exact separable factors {_show(column)} x {_show(row)})"
+        return (f"cv2: cv2.sepFilter2D{padded} (separable factors {_show(column, divisor)} x {_show(row)}: "
+                f"sums over an odd {divisor} are never ties, so it rounds them as filter2D does)")
 
     @staticmethod
     def _filter(image, ddepth, kernel, spec, border_flag):  # noqa: ANN001, ANN205
         channels = image.shape[2] if image.ndim == 3 else 1
         cv = cv2()
         if channels <= 4:
-            factors = _separable(image.dtype, kernel) if channels > 1 or image.dtype != np.uint8 else None
-            if factors is not None:
-                column, row = factors
+            route = _separable(image.dtype, kernel, channels, spec.delta, ddepth == cv.CV_32F)
+            if route is not None:
+                column, row, _ = route
                 out = cv.sepFilter2D(
                     image, ddepth, row, column, anchor=spec.anchor, delta=spec.delta, borderType=border_flag
                 )
@@ -102,23 +112,57 @@ def _needs_padding(spec: CorrelationSpec) -> bool:
     return spec.border.name == "wrap" or (spec.border.name == "constant" and spec.border_value != 0)
 
 
-def _separable(dtype: np.dtype, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Exact float32 factors for ``cv2.sepFilter2D`` on integer images, else None.
+def _separable(dtype: np.dtype, kernel: np.ndarray, channels: int, delta: float,
+               float_output: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """float32 ``(column, row, divisor)`` for ``cv2.sepFilter2D`` on integer images where
+    its result is bit-identical to filter2D's, else None.
 
-    Only where both routes compute exact sums (see :func:`~imgconv.engines.analysis.exact_separable`)
-    and so give bit-identical results: Sobel, Scharr, Prewitt, the binomial Gaussians,
-    power-of-two boxes. Float images and other kernels keep ``filter2D``.
+    * divisor 1: both routes compute exact sums (see :func:`~imgconv.engines.analysis.exact_separable`):
+      Sobel, Scharr, Prewitt, the binomial Gaussians, power-of-two boxes; not on grey uint8,
+      where filter2D was faster, nor at filter2D's DFT sizes;
+    * an odd divisor, on rounded results: both round the same sums to the same integers
+      (see :func:`~imgconv.engines.analysis.odd_denominator_separable`): box blurs to 21x21.
+
+    Float images and other kernels keep ``filter2D``.
     """
-    if dtype.kind != "u" or kernel.size >= _DFT_AREA:
+    if dtype.kind != "u":
         return None
-    factors = exact_separable(kernel, float(np.iinfo(dtype).max))
-    if factors is None or not all(np.all(f == np.round(f)) for f in factors):
-        return None
-    return factors
+    kernel = np.ascontiguousarray(kernel, np.float32)
+    return _separable_cached(dtype.str, kernel.tobytes(), kernel.shape, channels, float(delta), float_output)
 
 
-def _show(vector: np.ndarray) -> str:
-    return "[" + ",".join(f"{v:g}" for v in vector) + "]"
+@functools.lru_cache(maxsize=64)  # the analysis costs up to 0.3 ms, as much as a 3x3 filter
+def _separable_cached(dtype_str: str, data: bytes, shape: tuple[int, int], channels: int, delta: float,
+                      float_output: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
+    dtype = np.dtype(dtype_str)
+    kernel = np.frombuffer(data, np.float32).reshape(shape)
+    top = float(np.iinfo(dtype).max)
+    if not float_output:
+        odd = odd_denominator_separable(kernel, top, delta)
+        if odd is not None:
+            return odd
+    if kernel.size >= _DFT_AREA:
+        return None
+    factors = exact_separable(kernel, top)
+    if factors is None:
+        return None
+    return factors[0], factors[1], 1
+
+
+def _show(vector: np.ndarray, divisor: int | None = None) -> str:
+    """``[1,2,1]``, ``[1,4,6,4,1]/256`` (whole numbers over ``divisor``, or over a power of
+    two found in the vector), a long one ``[1,1,1,...,1]/225 (15 taps)``."""
+    if divisor is None:
+        scale, ints, shift = integer_form(vector)
+        if ints is not None and shift is not None and shift > 0:
+            vector, divisor = ints, 1 << shift
+    elif divisor > 1:
+        vector = np.rint(np.asarray(vector, np.float64) * divisor)
+    shown = [f"{v:g}" for v in vector]
+    over = f"/{divisor}" if divisor and divisor > 1 else ""
+    if len(shown) <= 9:
+        return "[" + ",".join(shown) + "]" + over
+    return "[" + ",".join(shown[:3]) + ",...," + shown[-1] + "]" + over + f" ({len(shown)} taps)"
 
 
 def _pad(image: np.ndarray, pads: tuple[int, int, int, int], spec: CorrelationSpec) -> np.ndarray:
