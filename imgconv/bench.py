@@ -20,8 +20,9 @@ and the issue's speed targets for the numpy engine, each marked met or missed:
 * 5x5 separable: at most 2.0x single-threaded filter2D;
 * 15x15 and 31x31: at most 0.8x filter2D with default threads;
 
-and for the cv2 engine on separable kernels: at least 5x as fast as filter2D (at most
-0.2x its time).
+and for the cv2 engine on the separable kernels it runs through sepFilter2D (those where
+the result is bit-identical to filter2D's): at least 5x as fast as filter2D (at most 0.2x
+its time).
 
 Then the memory target: the peak of the engine's allocations (tracemalloc, which numpy
 reports its buffers to; measured in a fresh interpreter per kernel, so that no buffer of
@@ -192,7 +193,10 @@ def bench_case(size: int, channels: int, name: str, budget: float) -> dict:
     if name.startswith(("15x15", "31x31")):
         targets.append(("vs f2d", mark(versus["f2d"], 0.8)))
     if "cv2" in versus:
-        targets.append(("cv2 engine vs f2d", mark(versus["cv2"], 0.2)))
+        if result["cv2 route"].startswith("cv2.sepFilter2D"):
+            targets.append(("cv2 engine vs f2d", mark(versus["cv2"], 0.2)))
+        else:  # the target is for the kernels it may take sepFilter2D for
+            targets.append(("cv2 engine", "keeps filter2D (sepFilter2D would not be bit-identical)"))
     result["targets"] = targets
     return result
 
