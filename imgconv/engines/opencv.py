@@ -5,16 +5,19 @@ the engine pads the image itself (:func:`imgconv.borders.pad`) by exactly the ke
 filters, and crops: the cropped pixels never read beyond the padding, so the result is the
 filter with that border.
 
-Kernels with whole-number separable factors (Sobel, Scharr, Prewitt) go through
-``cv2.sepFilter2D`` where it was measured faster (colour uint8: 1.3x, uint16: 1.1-1.2x at
-2048x2048; grey uint8 is faster with filter2D): both routes then compute exact sums and
-return the very same numbers. So do box blurs and other whole-number separable kernels
-over an odd divisor, on rounded results (:func:`~imgconv.engines.analysis.odd_denominator_separable`):
-their sums are never ties and both routes' errors stay far enough from them, and
-sepFilter2D ran 2-16x as fast (box 3 to 21, 512x512 grey and 2048x2048 colour). Other
-fractional factors do not: on uint8 OpenCV's separable fixed-point path rounds ties up
-where filter2D rounds them to even (the binomial Gaussians), and float noise decides
-near ``.5`` for the rest.
+Separable kernels go through ``cv2.sepFilter2D`` where its result is bit-identical to
+filter2D's (see :func:`_separable`), 1.4-9x as fast (3x3 Sobel to 15x15 box, measured at
+512x512 and 2048x2048, grey and colour):
+
+* whole numbers times a power of two (Sobel, Scharr, Prewitt, the binomial Gaussians):
+  both routes compute exact sums. The power of two goes with one factor only: were both
+  factors smoothing ones, OpenCV's 8-bit fixed-point path would round ties up where
+  filter2D rounds them to even;
+* box blurs and other whole-number kernels over an odd divisor, on rounded results:
+  their sums are never ties, and both routes' errors stay far enough from one.
+
+Other fractional factors (sampled Gaussians) keep filter2D: float noise decides near
+``.5``, differently in each.
 """
 
 from __future__ import annotations
@@ -65,8 +68,7 @@ class OpenCVEngine:
         self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *, float_output: bool = False
     ) -> str:
         """One line: which OpenCV function this correlation goes through, and why."""
-        channels = 1 if len(image_shape) == 2 else image_shape[2]
-        route = _separable(np.dtype(dtype), np.asarray(spec.kernel, np.float32), channels, spec.delta, float_output)
+        route = _separable(np.dtype(dtype), spec.kernel, spec.delta, float_output)
         padded = " after padding the image itself" if _needs_padding(spec) else ""
         if route is None:
             return f"cv2: cv2.filter2D{padded}"
@@ -81,7 +83,7 @@ class OpenCVEngine:
         channels = image.shape[2] if image.ndim == 3 else 1
         cv = cv2()
         if channels <= 4:
-            route = _separable(image.dtype, kernel, channels, spec.delta, ddepth == cv.CV_32F)
+            route = _separable(image.dtype, kernel, spec.delta, ddepth == cv.CV_32F)
             if route is not None:
                 column, row, _ = route
                 out = cv.sepFilter2D(
@@ -112,14 +114,14 @@ def _needs_padding(spec: CorrelationSpec) -> bool:
     return spec.border.name == "wrap" or (spec.border.name == "constant" and spec.border_value != 0)
 
 
-def _separable(dtype: np.dtype, kernel: np.ndarray, channels: int, delta: float,
+def _separable(dtype: np.dtype, kernel: np.ndarray, delta: float,
                float_output: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
     """float32 ``(column, row, divisor)`` for ``cv2.sepFilter2D`` on integer images where
     its result is bit-identical to filter2D's, else None.
 
     * divisor 1: both routes compute exact sums (see :func:`~imgconv.engines.analysis.exact_separable`):
-      Sobel, Scharr, Prewitt, the binomial Gaussians, power-of-two boxes; not on grey uint8,
-      where filter2D was faster, nor at filter2D's DFT sizes;
+      Sobel, Scharr, Prewitt, the binomial Gaussians, power-of-two boxes; not at
+      filter2D's DFT sizes, where its sums are not exact;
     * an odd divisor, on rounded results: both round the same sums to the same integers
       (see :func:`~imgconv.engines.analysis.odd_denominator_separable`): box blurs to 21x21.
 
@@ -128,11 +130,11 @@ def _separable(dtype: np.dtype, kernel: np.ndarray, channels: int, delta: float,
     if dtype.kind != "u":
         return None
     kernel = np.ascontiguousarray(kernel, np.float32)
-    return _separable_cached(dtype.str, kernel.tobytes(), kernel.shape, channels, float(delta), float_output)
+    return _separable_cached(dtype.str, kernel.tobytes(), kernel.shape, float(delta), float_output)
 
 
 @functools.lru_cache(maxsize=64)  # the analysis costs up to 0.3 ms, as much as a 3x3 filter
-def _separable_cached(dtype_str: str, data: bytes, shape: tuple[int, int], channels: int, delta: float,
+def _separable_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta: float,
                       float_output: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
     dtype = np.dtype(dtype_str)
     kernel = np.frombuffer(data, np.float32).reshape(shape)
