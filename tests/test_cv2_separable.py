@@ -93,8 +93,9 @@ def exactly_rounded(image: np.ndarray, ints: np.ndarray, divisor: int, border: s
     padded = cv2.copyMakeBorder(image, top, kh - 1 - top, left, kw - 1 - left, flag, value=[value] * 4)
     padded = padded.reshape(padded.shape[0], padded.shape[1], -1).astype(np.int64)
     h, w = image.shape[:2]
-    sums = np.stack([ndimage.correlate(padded[:, :, c], ints, mode="constant", origin=(-(kh // 2) + top, -(kw // 2) + left))
-                     [kh // 2 : kh // 2 + h, kw // 2 : kw // 2 + w] for c in range(padded.shape[2])], axis=2)
+    # ndimage centres the kernel on (kh // 2, kw // 2): the image's pixels sit there in padded
+    sums = np.stack([ndimage.correlate(padded[:, :, c], ints, mode="constant")[top : top + h, left : left + w]
+                     for c in range(padded.shape[2])], axis=2)
     q, r = np.divmod(sums, divisor)
     rounded = q + (2 * r > divisor)
     return np.clip(rounded, 0, np.iinfo(image.dtype).max).astype(image.dtype).reshape(image.shape)
