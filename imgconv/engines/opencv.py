@@ -6,7 +6,7 @@ filters, and crops: the cropped pixels never read beyond the padding, so the res
 filter with that border.
 
 Separable kernels go through ``cv2.sepFilter2D`` where its result is bit-identical to
-filter2D's (see :func:`_separable`), 1.4-9x as fast (3x3 Sobel to 15x15 box, measured at
+filter2D's (see :func:`_separable`), 1.3-9x as fast (3x3 Sobel to 15x15 box, measured at
 512x512 and 2048x2048, grey and colour):
 
 * whole numbers times a power of two (Sobel, Scharr, Prewitt, the binomial Gaussians):
