@@ -267,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             met += targets.count(" met")
             missed += targets.count("MISSED")
             print(f"{image:>12} {name:15} {fmt_ms(t['numpy'])} {fmt_ms(t['np-1t'])} {fmt_ms(t['f2d'])} "
-                  f"{fmt_ms(t['f2d-1t'])} {fmt_ms(t.get('sep')):>8} {fmt_ms(t.get('cv2')):>8} {fmt_ms(t.get('scipy')):>9}  {targets}"
+                  f"{fmt_ms(t['f2d-1t'])} {fmt_ms(t.get('sep')):>8} {fmt_ms(t.get('cv2')):>8} "
+                  f"{fmt_ms(t.get('scipy')):>9}  {targets}"
                   + (f"  [{r['differing']} pixels differ from filter2D]" if r["differing"] else ""),
                   flush=True)
             routes.append(f"{image:>12} {name:15} {r['route']}")
