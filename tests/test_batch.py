@@ -996,3 +996,23 @@ def test_the_numpy_engine_uses_one_thread_when_pinned_to_one_cpu(tmp_path: Path)
     assert free.returncode == pinned.returncode == 0, (free.stderr, pinned.stderr)
     assert (f"{len(cpus)} threads" in free.stderr.decode()) == (len(cpus) > 1)
     assert "threads" not in pinned.stderr.decode()
+
+
+def test_path_keys_are_realpath_with_each_folder_resolved_once(tmp_path: Path, monkeypatch) -> None:
+    from imgconv.jobs import _path_keys
+
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "a.png").write_bytes(b"x")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")  # a folder link
+    (tmp_path / "real" / "b.png").symlink_to(tmp_path / "real" / "a.png")  # a file link
+    (tmp_path / "real" / "gone.png").symlink_to(tmp_path / "nowhere.png")  # dangling
+    (tmp_path / "real" / "loop.png").symlink_to(tmp_path / "real" / "loop.png")  # a loop
+    monkeypatch.chdir(tmp_path)
+    paths = [
+        "real/a.png", "linked/a.png", "linked/b.png", "linked/gone.png", "linked/loop.png",
+        "linked/sub/../a.png", "linked/../real/a.png", "linked/new.png", "missing/dir/out.png",
+        "a.png", "./linked/sub/", "linked", ".", "..", str(tmp_path / "linked" / "b.png"), "linked/sub/..",
+    ]
+    key = _path_keys()
+    for path in paths * 2:  # the second time from the cached folders
+        assert key(path) == os.path.normcase(os.path.realpath(path)), path
