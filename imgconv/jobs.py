@@ -222,9 +222,11 @@ def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str 
                 raise UsageError("standard input ('-') can only be the only input")
             return [Source(STDIO, STDIO)]
         if os.path.isdir(argument):
+            prefix = os.path.join(argument, "")  # what the walk's paths start with
             for path in _walk(argument, recursive):
                 if pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern):
-                    add(Source(path, os.path.relpath(path, argument), from_folder=True))
+                    relative = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, argument)
+                    add(Source(path, relative, from_folder=True))
         elif not os.path.lexists(argument) and glob.has_magic(argument):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:

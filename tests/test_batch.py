@@ -1016,3 +1016,19 @@ def test_path_keys_are_realpath_with_each_folder_resolved_once(tmp_path: Path, m
     key = _path_keys()
     for path in paths * 2:  # the second time from the cached folders
         assert key(path) == os.path.normcase(os.path.realpath(path)), path
+
+
+@pytest.mark.parametrize("spelling", ["tree", "tree/", "./tree", "tree/../tree", "ABS", "."])
+def test_found_files_are_named_relative_to_the_folder_however_it_is_spelt(tmp_path: Path, monkeypatch,
+                                                                           spelling: str) -> None:
+    from imgconv.jobs import find_inputs
+
+    for name in ("a.png", "sub/b.png", "sub/deep/c.png"):
+        copy_sample("camera.png", tmp_path / "tree" / name)
+    monkeypatch.chdir(tmp_path if spelling != "." else tmp_path / "tree")
+    folder = str(tmp_path / "tree") if spelling == "ABS" else spelling
+    sources = find_inputs([folder], recursive=True)
+    assert len(sources) == 3
+    for source in sources:
+        assert source.relative == os.path.relpath(source.path, folder)
+    assert sorted(s.relative for s in sources) == sorted(os.path.join(*n.split("/")) for n in ("a.png", "sub/b.png", "sub/deep/c.png"))
