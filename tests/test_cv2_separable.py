@@ -183,3 +183,27 @@ def test_dyadic_smoothing_kernels_keep_filter2d_s_ties_to_even(kernel: np.ndarra
     got = engine.correlate(image, spec, float_output=False)
     assert np.array_equal(got, expect)
     assert np.array_equal(got, direct(image, weights, "reflect101").reshape(image.shape))
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    st.lists(st.integers(-4, 4), min_size=1, max_size=7),
+    st.lists(st.integers(-4, 4), min_size=1, max_size=7),
+    st.integers(1, 60).map(lambda k: 2 * k + 1),  # odd divisors 3 to 121
+    st.sampled_from(["reflect101", "reflect", "replicate", "constant"]),
+    st.sampled_from([1, 3]),
+    st.integers(0, 4),
+)
+def test_random_kernels_over_an_odd_divisor_round_as_filter2d(column, row, divisor, border, channels, offset_steps) -> None:
+    ints = np.outer(column, row)
+    if not ints.any():
+        return
+    weights = (ints / divisor).astype(np.float32)
+    delta = offset_steps / divisor  # a whole number of 1/D steps: still never a tie
+    spec = imgconv.engines.CorrelationSpec(weights, (len(row) // 2, len(column) // 2), BORDERS[border], delta=delta)
+    engine = OpenCVEngine()
+    shape = (37, 451) if channels == 1 else (37, 451, channels)
+    image = RNG.integers(0, 256, shape, dtype=np.uint8)
+    got = engine.correlate(image, spec, float_output=False)
+    expect = cv2.filter2D(image, -1, weights, anchor=spec.anchor, delta=delta, borderType=BORDERS[border].opencv)
+    assert np.array_equal(got, expect.reshape(got.shape)), engine.explain(image.shape, np.uint8, spec)
