@@ -622,8 +622,9 @@ def run_jobs(
     With ``workers > 1`` the jobs go to a pool of processes (``executor_factory`` makes
     another kind of executor: anything with ``submit``), at most ``2 * workers`` in flight,
     so memory stays bounded however many files there are. Jobs planned as skipped
-    (``Job.skip``) are reported at once, in their order, without a worker. Closing the generator (or
-    Ctrl-C) cancels what has not started; a job that is stopped midway leaves no file.
+    (``Job.skip``) are reported at once, in their order, without a worker. Closing the
+    generator (or Ctrl-C) cancels what has not started; a job that is stopped midway
+    leaves no file.
     """
     if workers <= 1:
         for job in jobs:
