@@ -207,3 +207,17 @@ def test_random_kernels_over_an_odd_divisor_round_as_filter2d(column, row, divis
     got = engine.correlate(image, spec, float_output=False)
     expect = cv2.filter2D(image, -1, weights, anchor=spec.anchor, delta=delta, borderType=BORDERS[border].opencv)
     assert np.array_equal(got, expect.reshape(got.shape)), engine.explain(image.shape, np.uint8, spec)
+
+
+@pytest.mark.parametrize("shape", [(5, 10), (7, 8), (8, 8), (1, 64), (6, 9)])
+@pytest.mark.parametrize("shift", [6, 8])
+def test_uint16_dyadic_kernels_from_50_cells_keep_filter2d(shape: tuple[int, int], shift: int) -> None:
+    # filter2D sums 16-bit images through its DFT from 50 cells on (8-bit: 130): a
+    # separable pass's exact sums then round ties differently on hundreds of pixels
+    kernel = (np.ones(shape) / 2.0**shift).astype(np.float32)
+    image = RNG.integers(0, 65536, (60, 451, 3), dtype=np.uint16)
+    spec = imgconv.engines.CorrelationSpec(kernel, (shape[1] // 2, shape[0] // 2), BORDERS["reflect101"])
+    engine = OpenCVEngine()
+    assert engine.explain(image.shape, np.uint16, spec) == "cv2: cv2.filter2D"
+    expect = cv2.filter2D(image, -1, kernel, anchor=spec.anchor, borderType=cv2.BORDER_REFLECT_101)
+    assert np.array_equal(engine.correlate(image, spec, float_output=False), expect)

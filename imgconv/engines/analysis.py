@@ -10,7 +10,14 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["integer_form", "integer_factors", "exact_separable", "odd_denominator_separable", "sum_reach"]
+__all__ = [
+    "CV2_DFT_AREA", "integer_form", "integer_factors", "exact_separable", "odd_denominator_separable", "sum_reach",
+]
+
+# From how many kernel cells cv2.filter2D correlates through a DFT instead of direct sums,
+# for integer results, by image type (measured with OpenCV 5.0; 16-bit images: a float64
+# DFT). Its sums are then not exact, so no other route reproduces them bit for bit.
+CV2_DFT_AREA = {np.dtype(np.uint8): 130, np.dtype(np.float32): 130, np.dtype(np.uint16): 50}
 
 _U = 2.0**-24  # float32's unit roundoff
 # filter2D's float32 DFT (from 130 cells on 8-bit results, 50 on others) has no error bound
@@ -133,7 +140,8 @@ def odd_denominator_separable(kernel: np.ndarray, max_pixel: float, delta: float
       ``2**24``) and the column ``c / D``: at most ``(kh + kw + 2)`` roundoffs of the reach;
     * filter2D: its direct sums at most ``(kh * kw + 1)`` roundoffs of the reach, and its
       DFT within :data:`DFT_ALLOWANCE` of it. OpenCV switches to the DFT at 130 cells for
-      8-bit results and at 50 for others: from 50 cells on, the larger of the two counts.
+      8-bit images and at 50 for 16-bit ones (:data:`CV2_DFT_AREA`): from 50 cells to
+      the switch, the larger of the two counts.
 
     >>> column, row, d = odd_denominator_separable(np.full((15, 15), 1 / 225, np.float32), 255)
     >>> d, row.tolist() == [1.0] * 15, float(column[0]) == float(np.float32(1 / 225))

@@ -117,7 +117,7 @@ import numpy as np
 
 from .._cpus import usable_cpus
 from ..borders import constant_value, source_indices
-from .analysis import integer_factors, integer_form
+from .analysis import CV2_DFT_AREA, integer_factors, integer_form
 from .base import CorrelationSpec
 
 __all__ = ["NumpyEngine", "STRATEGIES", "border_indices"]
@@ -142,7 +142,6 @@ _MATMUL_BLOCK = 32  # output columns per row-pass product (measured best of 32, 
 _MATMUL_ROWS = 64  # output rows per column-pass product (measured best of 16, 32, 64)
 _BLAS_SINGLE = 65536 * 4  # OpenBLAS runs products with M*N*K up to this on one thread
 _THREAD_MIN_NS = 3e6  # below this estimated time, one thread is faster than dispatching
-_CV2_DFT_AREA = {np.dtype(np.uint8): 130, np.dtype(np.float32): 130, np.dtype(np.uint16): 50}
 
 
 # -- borders --------------------------------------------------------------------------
@@ -627,7 +626,7 @@ class _Route:
         """
         return (
             self.maxval is not None
-            and self.info.area < _CV2_DFT_AREA[self.dtype]
+            and self.info.area < CV2_DFT_AREA[self.dtype]
             and not _exact_in_float32(self.info, self.dtype, self.spec)
         )
 
@@ -1262,7 +1261,7 @@ class _FFTRoute(_Route):
         # results and the replayed range below the DFT size keep float64.
         self.work = np.dtype(np.float64)
         if (self.dtype == np.uint8 and not self.snap and not self.float_output
-                and info.area >= _CV2_DFT_AREA[self.dtype]):
+                and info.area >= CV2_DFT_AREA[self.dtype]):
             self.work = np.dtype(np.float32)
         self.complex = np.result_type(self.work, np.complex64)
         # numpy casts float32 transforms to float64 and back unless the scale factor is a
@@ -1413,7 +1412,7 @@ class NumpyEngine:
         # only replaying OpenCV's arithmetic agrees with it (see the module docstring)
         faithful = (
             dtype == np.uint16 and not float_output and not _exact_in_float32(info, dtype, spec)
-            and info.area < _CV2_DFT_AREA[dtype]
+            and info.area < CV2_DFT_AREA[dtype]
         )
         wanted = self.strategy
         if wanted == "integer":

@@ -28,14 +28,10 @@ import numpy as np
 
 from .._cv import cv2
 from ..borders import pad
-from .analysis import exact_separable, integer_form, odd_denominator_separable, sum_reach
+from .analysis import CV2_DFT_AREA, exact_separable, integer_form, odd_denominator_separable, sum_reach
 from .base import CorrelationSpec
 
 __all__ = ["OpenCVEngine"]
-
-# From this kernel area on, filter2D correlates through a DFT, whose float noise a separable
-# pass does not reproduce bit for bit.
-_DFT_AREA = 121
 
 _DEPTHS = {np.dtype(np.uint8): "CV_8U", np.dtype(np.uint16): "CV_16U", np.dtype(np.float32): "CV_32F"}
 
@@ -143,7 +139,7 @@ def _separable_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta
         odd = odd_denominator_separable(kernel, top, delta)
         if odd is not None:
             return odd
-    if kernel.size >= _DFT_AREA:
+    if kernel.size >= CV2_DFT_AREA[dtype]:
         return None
     factors = exact_separable(kernel, top)
     if factors is None:
