@@ -434,6 +434,23 @@ def test_help_does_not_load_numpy_or_opencv() -> None:
     assert proc.stdout.decode().strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("kernel", ["edge", "sobel-x", "box:size=5"])
+def test_apply_does_not_load_modules_it_does_not_need(kernel: str, chelsea: Path, tmp_path: Path) -> None:
+    # numpy.ma (18 ms, loaded by np.unique) and fractions (5 ms) were loaded on every run
+    # by the cv2 engine's kernel analysis; only an odd-divisor kernel needs fractions
+    code = (
+        "import sys\n"
+        "from imgconv.cli import main\n"
+        f"main(['apply', {kernel!r}, {str(chelsea)!r}, '-o', {str(tmp_path / 'o.png')!r}])\n"
+        "print(sorted(m for m in ('numpy.ma', 'fractions') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert (tmp_path / "o.png").exists()
+    expected = "['fractions']" if kernel.startswith("box") else "[]"
+    assert proc.stdout.decode().strip().splitlines()[-1] == expected
+
+
 def test_explain_and_dry_run(chelsea: Path, tmp_path: Path) -> None:
     out = tmp_path / "o.png"
     proc = run("apply", "sobel-x", str(chelsea), "-o", str(out), "--explain")

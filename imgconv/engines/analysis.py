@@ -6,7 +6,6 @@ Shared by the engines so that "is this kernel integer, dyadic, separable?" has o
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -152,8 +151,13 @@ def odd_denominator_separable(kernel: np.ndarray, max_pixel: float, delta: float
     w = np.asarray(kernel, np.float32)
     if w.size == 0 or not np.isfinite(w).all() or not w.any():
         return None
+    values = set(np.abs(w[w != 0]).tolist())  # not np.unique: it imports numpy.ma (18 ms)
+    if all(value.is_integer() for value in values):  # D = 1: exact sums, no rounding to match
+        return None
+    from fractions import Fraction  # imported here: 5 ms, which most kernels never need
+
     d = 1
-    for value in np.unique(np.abs(w[w != 0])):
+    for value in sorted(values):
         nearest = Fraction(float(value)).limit_denominator(1 << 12)
         if np.float32(nearest.numerator / nearest.denominator) != value:  # not a small fraction
             return None
