@@ -1316,8 +1316,10 @@ class _FFTRoute(_Route):
         spectrum = self.spectrum()
         wp = self.width + kw - 1
         band = _scratch("fft-band", lh * wp * C, image.dtype).reshape(lh, wp, C)
-        # beyond a tile's data the block keeps finite leftovers, which only reach the
-        # outputs that are dropped (the transforms are circular)
+        # beyond a tile's data (a partial tile at the image's end) the block is zeroed:
+        # leftovers only reach dropped outputs in exact arithmetic (the transforms are
+        # circular), but their rounding noise reaches every output, and a float image of
+        # 1e30 left before made a later 16-bit call off by up to 65535
         work, cplx, norm = self.work, self.complex, self.norm
         block = _scratch(f"fft-block-{work}", C * lh * lw, work).reshape(C, lh, lw)
         # the transforms write into reused buffers: fresh ones cost as much as the FFTs
@@ -1333,6 +1335,10 @@ class _FFTRoute(_Route):
                 w = min(tw, self.width - c0)
                 tile = band[: h + kh - 1, c0 : c0 + w + kw - 1].transpose(2, 0, 1)
                 np.copyto(block[:, : h + kh - 1, : w + kw - 1], tile)
+                if h + kh - 1 < lh:
+                    block[:, h + kh - 1 :] = 0
+                if w + kw - 1 < lw:
+                    block[:, : h + kh - 1, w + kw - 1 :] = 0
                 # the 2-D transforms as rows then columns, so that the inverse row
                 # transform runs only on the h rows that are kept
                 np.fft.rfft(block, axis=2, out=freq, norm=norm)
