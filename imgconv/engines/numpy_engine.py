@@ -135,6 +135,13 @@ _FFT_NS = {8: 0.9, 4: 0.65}  # ns per (n log2 n) of one forward + inverse real 2
 # transform pair, by item size (float32 with a scale factor; see _FFTRoute)
 _FFT_THREAD_GAIN = 0.4  # two threads of transforms ran 1.3-1.45x as fast as one (they
 # share the L3 cache and memory bandwidth), where the band routes gain 1.8x
+# float32 FFT tiles hold at most this many elements, all channels together (larger ones
+# only where nothing smaller covers the image). With the transforms in place (8 bytes of
+# buffers per element), 3 << 17 beat 3 << 16, in paired runs of 31x31 random kernels with
+# two threads: 512x512x3 in 160x576 tiles took 0.66-0.74x the time of 160x160 ones,
+# 768x768x3 0.67x, 640x640x3 0.93x, 2048x2048x3 0.93x, 4096x4096x3 0.90x; 384x384x3
+# (160x432 for 128x432) 0.95-1.15x
+_FFT_TILE_ELEMS = 3 << 17
 _TILE_NS = 60_000.0  # fixed cost of one FFT tile (calls, copies, the spectrum product)
 _BAND_NS = 15_000.0  # fixed cost of one band (padding and a few dozen numpy calls)
 _MATMUL_GFLOPS = 40.0  # float32 flops per ns that one thread of BLAS achieves on them
@@ -1225,9 +1232,9 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
             if lh * lw > 1 << 20 and (lh, lw) != (heights[0], widths[0]):
                 continue
             # float32 transforms of all channels together slow down by half or more once
-            # they outgrow the 512 KiB L2 cache (measured in place: 3 x 384 x 384 took 2.3x
-            # as long as 3 x 128 x 256 per pixel)
-            if itemsize == 4 and channels * lh * lw > 3 << 16 and (lh, lw) != (heights[0], widths[0]):
+            # they outgrow the L2 cache (measured: 3 x 384 x 384 took 2.3x as long as
+            # 3 x 128 x 256 per pixel); see _FFT_TILE_ELEMS
+            if itemsize == 4 and channels * lh * lw > _FFT_TILE_ELEMS and (lh, lw) != (heights[0], widths[0]):
                 continue
             cost = _tile_cost(height, width, channels, kh, kw, lh, lw, itemsize)
             tiles = -(-height // (lh - kh + 1)) * -(-width // (lw - kw + 1))
