@@ -137,10 +137,10 @@ _FFT_THREAD_GAIN = 0.4  # two threads of transforms ran 1.3-1.45x as fast as one
 # share the L3 cache and memory bandwidth), where the band routes gain 1.8x
 # float32 FFT tiles hold at most this many elements, all channels together (larger ones
 # only where nothing smaller covers the image). With the transforms in place (8 bytes of
-# buffers per element), 3 << 17 beat 3 << 16, in paired runs of 31x31 random kernels with
-# two threads: 512x512x3 in 160x576 tiles took 0.66-0.74x the time of 160x160 ones,
-# 768x768x3 0.67x, 640x640x3 0.93x, 2048x2048x3 0.93x, 4096x4096x3 0.90x; 384x384x3
-# (160x432 for 128x432) 0.95-1.15x
+# buffers per element), 3 << 17 beat 3 << 16 in paired runs (shuffled order, two threads,
+# 31x31 random kernels): 512x512x3 in 160x576 tiles instead of 160x160 took 0.73-0.81x
+# the time, 768x768x3 (160x800) 0.71x, 2048x2048x3 0.94x, 640x640x3 0.98x; but 384x384x3
+# (160x432 instead of 128x432) 1.17x
 _FFT_TILE_ELEMS = 3 << 17
 _TILE_NS = 60_000.0  # fixed cost of one FFT tile (calls, copies, the spectrum product)
 _BAND_NS = 15_000.0  # fixed cost of one band (padding and a few dozen numpy calls)
@@ -1330,8 +1330,9 @@ class _FFTRoute(_Route):
         work, cplx, norm = self.work, self.complex, self.norm
         block = _scratch(f"fft-block-{work}", C * lh * lw, work).reshape(C, lh, lw)
         # the transforms write into reused buffers (fresh ones cost as much as the FFTs),
-        # in place: the spectrum in one, the result in the block. A smaller working set
-        # made two threads' calls about 1.2x as fast (512x512 in 288x576 or 160x160 tiles)
+        # in place: the spectrum in one, the result in the block. Two buffers of a tile
+        # instead of four, so that larger tiles fit (_FFT_TILE_ELEMS); at the same tiles
+        # this alone measured 0.96-1.03x the time (paired runs, in shuffled order)
         freq = _scratch(f"fft-freq-{work}", C * lh * (lw // 2 + 1), cplx).reshape(C, lh, lw // 2 + 1)
         result = block.reshape(-1)[: C * th * lw].reshape(C, th, lw)
         for r0 in range(y0, y1, th):
