@@ -31,8 +31,9 @@ float32 size (384 MiB). The 48 MiB result counts towards it.
 
 Times are medians of several runs, each engine timed alternately on the same image in
 the same process, so that another program loading the machine slows all of them alike:
-5 rounds of every runner in turn, and each target's ratio is the median of the rounds'
-own ratios, printed with their range (a shared machine's speed drifts by up to 2x).
+5 rounds of every runner in turn (11 for images up to 512x512x3), starting each round
+with the next runner, and each target's ratio is the median of the rounds' own ratios,
+printed with their range (a shared machine's speed drifts by up to 2x).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def timed(fn, budget: float, least: int = 3, most: int = 15) -> list[float]:  # 
     return times
 
 
-ROUNDS = 5  # rounds of every runner in turn, per case
+ROUNDS = 5  # rounds of every runner in turn, per case (more for the fast 512x512 cases)
 
 
 def compare(runners: dict, rounds: int, budget: float) -> dict[str, list[float]]:  # noqa: ANN001
@@ -99,9 +100,13 @@ def compare(runners: dict, rounds: int, budget: float) -> dict[str, list[float]]
     runners are timed in turn (a few runs each), so that a round's ratios are taken at
     one moment of a machine whose speed drifts."""
     samples: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, fn in runners.items():
-            samples[name].append(statistics.median(timed(fn, budget / rounds, least=1, most=3)))
+    names = list(runners)
+    for r in range(rounds):
+        # the order turns each round: OpenCV's pool threads spin for a while after a call
+        # and slow whatever runs next (measured: a 2-thread numpy call right after one took
+        # 1.2x as long), so no runner is always the one that follows them
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            samples[name].append(statistics.median(timed(runners[name], budget / rounds, least=1, most=3)))
     return samples
 
 
@@ -163,10 +168,12 @@ def bench_case(size: int, channels: int, name: str, budget: float) -> dict:
         runners["sep"] = lambda: cv2.sepFilter2D(image, -1, kx, ky, borderType=cv2.BORDER_REFLECT_101)
         runners["cv2"] = lambda: opencv.correlate(image, spec, float_output=False)
     default_threads = cv2.getNumThreads()
-    rounds = compare(runners, rounds=ROUNDS, budget=budget)
+    # calls of a few ms vary by +-20% from round to round: more rounds, at little cost
+    n_rounds = ROUNDS if size * size * channels > 1 << 20 else 2 * ROUNDS + 1
+    rounds = compare(runners, rounds=n_rounds, budget=budget)
     cv2.setNumThreads(1)
     try:
-        single_rounds = compare({"numpy": runners["numpy"], "f2d-1t": f2d}, rounds=ROUNDS, budget=budget)
+        single_rounds = compare({"numpy": runners["numpy"], "f2d-1t": f2d}, rounds=n_rounds, budget=budget)
     finally:
         cv2.setNumThreads(default_threads)
     times = {name: statistics.median(values) for name, values in rounds.items()}
