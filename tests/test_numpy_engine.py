@@ -281,7 +281,9 @@ def test_many_bands_and_threads(monkeypatch):
     """Tiny bands (the separable routes carry rows from band to band) and two threads."""
     monkeypatch.setattr(ne, "_BAND_BYTES", 3000)
     monkeypatch.setattr(ne, "_MATMUL_ROWS", 5)
-    monkeypatch.setattr(ne, "_THREAD_MIN_NS", 0)
+    monkeypatch.setattr(ne._Route, "thread_min_ns", 0)
+    monkeypatch.setattr(ne._FFTRoute, "thread_min_ns", 0)
+    monkeypatch.setattr(ne, "_FFT_THREAD_MIN_NS", 0)
     monkeypatch.setattr(ne, "_PLANS", {})
     rng = np.random.default_rng(5)
     for dtype, channels, (name, (kernel, anchor)) in itertools.product(DTYPES, (1, 3), KERNELS.items()):
@@ -567,4 +569,4 @@ def test_fft_tiles_for_threads_only_where_the_call_is_shared_out():
         if workers == 1:
             assert (two.tile_h, two.tile_w) == (one.tile_h, one.tile_w), shape
         else:
-            assert two.cost() >= ne._THREAD_MIN_NS
+            assert two.cost() >= ne._FFT_THREAD_MIN_NS

@@ -149,6 +149,10 @@ _MATMUL_BLOCK = 32  # output columns per row-pass product (measured best of 32, 
 _MATMUL_ROWS = 64  # output rows per column-pass product (measured best of 16, 32, 64)
 _BLAS_SINGLE = 65536 * 4  # OpenBLAS runs products with M*N*K up to this on one thread
 _THREAD_MIN_NS = 3e6  # below this estimated time, one thread is faster than dispatching
+# the FFT route's threads pay off later: two threads of 512x512 and 640x640 grey took
+# 0.99-1.02x the time of one (estimated 4.5 and 6.4 ms), of 768x768 and 384x384x3
+# 0.78x and 0.92x (9.5 and 7.6 ms)
+_FFT_THREAD_MIN_NS = 7e6
 
 
 # -- borders --------------------------------------------------------------------------
@@ -568,6 +572,7 @@ class _Route:
     name = ""
     parallel = True  # whether bands may be shared between threads
     thread_gain = 0.8  # what a second thread adds (measured for the band routes)
+    thread_min_ns = _THREAD_MIN_NS  # the estimated time from which threads are used
 
     def __init__(self, info: _KernelInfo, shape: tuple[int, int, int], dtype: np.dtype,
                  spec: CorrelationSpec, float_output: bool, threads: int = 1) -> None:
@@ -695,7 +700,7 @@ class _Route:
 
     def workers(self) -> int:
         """How many threads this call is worth (1 for small images and BLAS routes)."""
-        if not self.parallel or self.threads <= 1 or self.cost() < _THREAD_MIN_NS:
+        if not self.parallel or self.threads <= 1 or self.cost() < self.thread_min_ns:
             return 1
         return len(self.chunks(self.threads))
 
@@ -1219,10 +1224,15 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
     """The cheapest transform size ``(lh, lw, estimated ns)`` for an image and kernel.
 
     With several threads, a size that gives each thread a tile can beat one big tile, but
-    only where the call is large enough to be shared out at all (:meth:`_Route.workers`:
-    ``_THREAD_MIN_NS``); below that the tiles run on one thread and one big one is best
-    (measured: 384x384 grey in 160x432 tiles took 1.12x as long as in one 432x432).
+    only where the call is large enough to be shared out at all: where even its cheapest
+    size is estimated at ``_FFT_THREAD_MIN_NS`` or more (:meth:`_Route.workers` then agrees,
+    as the size chosen costs at least that). Below, the tiles run on one thread and the
+    cheapest size is best (measured: 384x384 grey in 160x432 tiles took 1.12x as long as
+    in one 432x432; 640x640 in 256x256 tiles on two threads, estimated at just above the
+    threshold where 675x675 was just below, 1.1x as long as in 675x192 ones).
     """
+    if threads > 1 and _choose_tiles(height, width, channels, kh, kw, 1, itemsize)[2] < _FFT_THREAD_MIN_NS:
+        threads = 1
     need_h, need_w = _fast_len(height + kh - 1), _fast_len(width + kw - 1)
     heights = sorted({min(m, need_h) for m in _TILE_LENGTHS if m >= min(2 * kh, need_h)} | {need_h})
     widths = sorted({min(m, need_w) for m in _TILE_LENGTHS if m >= min(2 * kw, need_w)} | {need_w})
@@ -1238,8 +1248,7 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
                 continue
             cost = _tile_cost(height, width, channels, kh, kw, lh, lw, itemsize)
             tiles = -(-height // (lh - kh + 1)) * -(-width // (lw - kw + 1))
-            shared = cost >= _THREAD_MIN_NS  # as workers() decides
-            wall = cost / (1 + _FFT_THREAD_GAIN * (min(threads if shared else 1, tiles) - 1))
+            wall = cost / (1 + _FFT_THREAD_GAIN * (min(threads, tiles) - 1))
             if best is None or wall < best[3]:
                 best = (lh, lw, cost, wall)
     assert best is not None
@@ -1251,6 +1260,7 @@ class _FFTRoute(_Route):
 
     name = "fft"
     thread_gain = _FFT_THREAD_GAIN
+    thread_min_ns = _FFT_THREAD_MIN_NS
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
