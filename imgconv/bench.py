@@ -32,8 +32,9 @@ float32 size (384 MiB). The 48 MiB result counts towards it.
 Times are medians of several runs, each engine timed alternately on the same image in
 the same process, so that another program loading the machine slows all of them alike:
 5 rounds of every runner in turn (11 for images up to 512x512x3), starting each round
-with the next runner, and each target's ratio is the median of the rounds' own ratios,
-printed with their range (a shared machine's speed drifts by up to 2x).
+with the next runner, each runner's turn with one untimed call, and each target's ratio
+is the median of the rounds' own ratios, printed with their range (a shared machine's
+speed drifts by up to 2x).
 """
 
 from __future__ import annotations
@@ -102,10 +103,11 @@ def compare(runners: dict, rounds: int, budget: float) -> dict[str, list[float]]
     samples: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     for r in range(rounds):
-        # the order turns each round: OpenCV's pool threads spin for a while after a call
-        # and slow whatever runs next (measured: a 2-thread numpy call right after one took
-        # 1.2x as long), so no runner is always the one that follows them
+        # the order turns each round, and each runner runs once untimed first: a call right
+        # after another runner's is slowed by what that one left (caches; OpenCV's pool
+        # threads spinning: a 2-thread numpy call right after filter2D took 1.2x as long)
         for name in names[r % len(names):] + names[: r % len(names)]:
+            runners[name]()
             samples[name].append(statistics.median(timed(runners[name], budget / rounds, least=1, most=3)))
     return samples
 
