@@ -900,20 +900,34 @@ print(sorted(r.status for r in results))
     assert proc.stdout.decode().strip() == "['done', 'done', 'done']"
 
 
-def test_forked_workers_inherit_opencv_loaded_once_before_the_fork() -> None:
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
+@pytest.mark.parametrize("openblas_threads", [None, "1"])
+def test_forked_workers_inherit_opencv_loaded_once_before_the_fork(tmp_path: Path, openblas_threads) -> None:
     # two workers loading OpenCV at once took 50-100 ms of wall time; loaded in the main
-    # process just before the fork, it costs 40 ms once and the workers share its pages
-    script = (
-        "import sys\n"
-        "from imgconv.jobs import _start_context\n"
-        "method = _start_context().get_start_method()\n"
-        "print(method, 'cv2' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    # process just before the fork, it costs 40 ms once and the workers share its pages.
+    # Without OPENBLAS_NUM_THREADS (a library user), loading it starts its OpenBLAS's
+    # threads before the fork: the workers must still run (a timeout fails the test).
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(tmp_path / name), np.random.default_rng(6).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    script = f"""
+import sys, numpy, imgconv
+from imgconv.jobs import _start_context, find_inputs, plan_jobs, run_jobs
+from imgconv.options import FilterOptions
+print(_start_context().get_start_method(), 'cv2' in sys.modules)
+jobs = plan_jobs(find_inputs([{str(tmp_path)!r}]), {str(tmp_path / 'out')!r}, "blur")
+print(sorted(r.status for r in run_jobs(jobs, [imgconv.load_kernel("blur")], FilterOptions(), workers=2)))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if openblas_threads:
+        env["OPENBLAS_NUM_THREADS"] = openblas_threads
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker processes hung")
     assert proc.returncode == 0, proc.stderr.decode()
-    expected = "fork True" if "fork" in multiprocessing.get_all_start_methods() else None
-    if expected:
-        assert proc.stdout.decode().strip() == expected
+    assert proc.stdout.decode().split("\n")[:2] == ["fork True", "['done', 'done', 'done']"]
+    for name in ("a", "b", "c"):
+        assert_filtered(tmp_path / "out" / f"{name}.png", tmp_path / f"{name}.png", BLUR)
 
 
 # -- jobs travel to the worker processes in small groups --------------------------------------
