@@ -1228,8 +1228,8 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
     size is estimated at ``_FFT_THREAD_MIN_NS`` or more (:meth:`_Route.workers` then agrees,
     as the size chosen costs at least that). Below, the tiles run on one thread and the
     cheapest size is best (measured: 384x384 grey in 160x432 tiles took 1.12x as long as
-    in one 432x432; 640x640 in 256x256 tiles on two threads, estimated at just above the
-    threshold where 675x675 was just below, 1.1x as long as in 675x192 ones).
+    in one 432x432; 640x640 in 256x256 tiles on two threads, estimated just above the
+    threshold, 1.1x as long as in 675x192 ones, the cheapest, estimated just below it).
     """
     if threads > 1 and _choose_tiles(height, width, channels, kh, kw, 1, itemsize)[2] < _FFT_THREAD_MIN_NS:
         threads = 1
