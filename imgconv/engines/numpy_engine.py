@@ -117,7 +117,7 @@ import numpy as np
 
 from .._cpus import usable_cpus
 from ..borders import constant_value, source_indices
-from .analysis import CV2_DFT_AREA, integer_factors, integer_form
+from .analysis import CV2_DFT_AREA, integer_factors, integer_form, sum_reach
 from .base import CorrelationSpec
 
 __all__ = ["NumpyEngine", "STRATEGIES", "border_indices"]
@@ -135,8 +135,8 @@ _FFT_NS = {8: 0.9, 4: 0.65}  # ns per (n log2 n) of one forward + inverse real 2
 # transform pair, by item size (float32 with a scale factor; see _FFTRoute)
 _FFT_THREAD_GAIN = 0.4  # two threads of transforms ran 1.3-1.45x as fast as one (they
 # share the L3 cache and memory bandwidth), where the band routes gain 1.8x
-# float32 FFT tiles hold at most this many elements, all channels together (larger ones
-# only where nothing smaller covers the image). With the transforms in place (8 bytes of
+# float32 FFT tiles hold at most this many elements, all channels together (except the
+# smallest size tried, which is always allowed). With the transforms in place (8 bytes of
 # buffers per element), 3 << 17 beat 3 << 16 in paired runs (shuffled order, two threads,
 # 31x31 random kernels): 512x512x3 in 160x576 tiles instead of 160x160 took 0.73-0.81x
 # the time, 768x768x3 (160x800) 0.71x, 2048x2048x3 0.94x, 640x640x3 0.98x; but 384x384x3
@@ -480,7 +480,7 @@ class _Replay:
         # which is at most |delta| + maxval * (the |weights| so far); plus the route's own
         # error (the tails, rounded twice per weight, are all replayed)
         partial = abs(route.delta) + route.maxval * np.cumsum(np.abs(self.w))
-        magnitude = float(np.abs(info.weights).sum()) * route.maxval + abs(route.delta)
+        magnitude = sum_reach(info.weights, route.maxval, route.delta)
         self.tolerance = 2.0**-24 * float(partial.sum()) + route.relative_error() * magnitude
         if route.faithful:  # its values are OpenCV's already, except the tails
             self.tolerance = -1.0
