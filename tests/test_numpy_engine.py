@@ -393,6 +393,25 @@ def test_zero_kernel_and_non_finite_float_input():
             np.testing.assert_allclose(ours[finite], theirs[finite], rtol=1e-5, atol=1e-4, err_msg=strategy)
 
 
+@pytest.mark.parametrize("name", ["box:size=3", "box:size=15", "gaussian", "gaussian:size=9", "gaussian:size=31"])
+def test_smoothing_float32_values_near_the_float32_limit_stay_finite_like_opencv(name):
+    """Smoothing kernels on float32 values up to 3e37 and 3e38: OpenCV's terms ``w * x``
+    never exceed the largest value, so its results are finite, and every route's must be
+    too (summing a 15x15 box's 15 equal values before multiplying by 1/225 overflowed)."""
+    rng = np.random.default_rng(17)
+    k = imgconv.load_kernel(name)
+    spec = spec_for(k.effective, k.anchor)
+    for top in (3e37, 3e38):
+        image = (rng.random((40, 50)) * top).astype(np.float32)
+        theirs = cv2.filter2D(image, -1, spec.kernel, anchor=spec.anchor, borderType=cv2.BORDER_REFLECT_101)
+        assert np.isfinite(theirs).all()
+        for strategy in [None, *strategies_for(spec, np.float32)]:
+            ours = NumpyEngine(strategy).correlate(image, spec, float_output=False)
+            what = f"{name} up to {top:g}, strategy {strategy}"
+            assert np.isfinite(ours).all(), f"{what}: {np.count_nonzero(~np.isfinite(ours))} not finite"
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6 * top, err_msg=what)
+
+
 def test_nan_reaches_only_the_kernel_footprint():
     """Large kernels (FFT by default) on an image with NaN: the NaN spreads only as far as
     the non-zero weights reach (OpenCV's own DFT path spreads it everywhere)."""
