@@ -278,9 +278,11 @@ def test_non_contiguous_images():
 
 
 def test_many_bands_and_threads(monkeypatch):
-    """Tiny bands (the separable routes carry rows from band to band) and two threads."""
+    """Tiny bands (the separable routes carry rows from band to band; the matmul route's
+    column pass in products of a few rows, with a remainder) and two threads."""
     monkeypatch.setattr(ne, "_BAND_BYTES", 3000)
     monkeypatch.setattr(ne, "_MATMUL_ROWS", 5)
+    monkeypatch.setattr(ne, "_MATMUL_COL_ROWS", 2)  # two products of 2 rows and one of 1 per band
     monkeypatch.setattr(ne._Route, "thread_min_ns", 0)
     monkeypatch.setattr(ne._FFTRoute, "thread_min_ns", 0)
     monkeypatch.setattr(ne, "_FFT_THREAD_MIN_NS", 0)

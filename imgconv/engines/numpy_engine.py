@@ -149,7 +149,13 @@ _TILE_NS = 60_000.0  # fixed cost of one FFT tile (calls, copies, the spectrum p
 _BAND_NS = 15_000.0  # fixed cost of one band (padding and a few dozen numpy calls)
 _MATMUL_GFLOPS = 40.0  # float32 flops per ns that one thread of BLAS achieves on them
 _MATMUL_BLOCK = 32  # output columns per row-pass product (measured best of 32, 64, 128)
-_MATMUL_ROWS = 64  # output rows per column-pass product (measured best of 16, 32, 64)
+# output rows per band, and per column-pass product: a product of r rows does r + kh - 1
+# multiply-adds per pixel (31x31 Gaussian, rows of products x band, paired runs in shuffled
+# order, against the former 64 x 64: 16 x 128 took 0.67-0.89x the time at 512x512,
+# 0.68-0.70x at 512x512x3, 0.69-0.81x at 2048x2048, 0.73-0.80x at 2048x2048x3; 16 x 64,
+# 24 x 128 and 32 x 64 less, 16 x 256 up to 1.5x, out of the caches at 2048)
+_MATMUL_ROWS = 128
+_MATMUL_COL_ROWS = 16
 _BLAS_SINGLE = 65536 * 4  # OpenBLAS runs products with M*N*K up to this on one thread
 _THREAD_MIN_NS = 3e6  # below this estimated time, one thread is faster than dispatching
 # the FFT route's threads pay off later: two threads of 512x512 and 640x640 grey took
@@ -458,12 +464,13 @@ def _store(full: np.ndarray, valid: np.ndarray, out: np.ndarray, lo: float, hi: 
            maxval: int | None) -> None:
     """Write rounded values into ``out``, saturating only when they can leave the range.
 
-    ``full`` is the (contiguous) array saturated in place, ``valid`` the view of it that
-    corresponds to ``out``.
+    ``valid`` is the view of ``full`` (a band, wasted columns included) that corresponds
+    to ``out``; it is saturated as it is stored, in one pass.
     """
     if maxval is not None and (lo < 0 or hi > maxval):
         kind = full.dtype.type  # typed bounds: numpy's clip is several times slower without
-        np.clip(full, kind(0), kind(maxval), out=full)
+        np.clip(valid, kind(0), kind(maxval), out=out, casting="unsafe")  # saturated as it is stored
+        return
     np.copyto(out, valid, casting="unsafe")
 
 
@@ -561,9 +568,12 @@ class _Replay:
             return
         y, x, c = (np.concatenate(a) for a in zip(*self.found))
         self.found.clear()
-        y, x, c = np.unique(np.stack([y, x, c]), axis=1)  # tails may also be near .5
         pad, image = self.pad, self.image
         width, channels = image.shape[1], image.shape[2]
+        # tails may also be near .5: once each, by flat index (np.unique(axis=1) sorts
+        # structured rows, 0.7 ms per thousand: a fifth of a 5x5 sampled Gaussian's time)
+        y, x = np.divmod(np.unique((y * width + x) * channels + c), width * channels)
+        x, c = np.divmod(x, channels)
         flat = np.ravel(image)  # a copy only for a non-contiguous image
         if pad.constant:  # one more element: the border value, at index -1 of ``flat``
             flat = np.append(flat, pad.value)
@@ -1115,10 +1125,10 @@ class _MatmulRoute(_Route):
     Rows: each block of ``_MATMUL_BLOCK`` output columns is the product of the padded
     rows' window (``block + kw - 1`` columns) with a matrix holding ``r`` on its
     diagonals; numpy's batched matmul runs all blocks of a band in one call. Columns:
-    the band's ``h`` output rows are a ``h x (h + kh - 1)`` matrix holding ``c`` times
-    the horizontal result. BLAS does about ``2 * (block + kw) + 2 * (h + kh)`` multiply-adds
-    per pixel where shift-and-add does ``kw + kh``, but runs them so much faster that
-    it wins for long kernels. Sums of whole numbers stay exact (below 2**24).
+    each ``_MATMUL_COL_ROWS`` output rows are a ``rows x (rows + kh - 1)`` matrix holding
+    ``c`` times the horizontal result. BLAS does about ``block + kw + col_rows + kh``
+    multiply-adds per pixel where shift-and-add does ``kw + kh``, but runs them so much
+    faster that it wins for long kernels. Sums of whole numbers stay exact (below 2**24).
     """
 
     name = "matmul"
@@ -1145,7 +1155,8 @@ class _MatmulRoute(_Route):
         # _BLAS_SINGLE) that OpenBLAS runs it on one thread. Its own threads spin while
         # they wait, and stall whenever another program takes a core (measured: a 0.3 ms
         # product took 16 ms); the engine's threads share out the bands instead.
-        fits = _BLAS_SINGLE // (self.rows * (self.rows + kh - 1) * block)
+        self.col_rows = cr = min(self.rows, _MATMUL_COL_ROWS)
+        fits = _BLAS_SINGLE // (cr * (cr + kh - 1) * block)
         self.col_block = block * max(1, 1 << (max(1, fits).bit_length() - 1))
         self.columns = -(-self.width // self.col_block) * self.col_block  # computed, >= width
         self.blocks = self.columns // block
@@ -1153,8 +1164,8 @@ class _MatmulRoute(_Route):
         self.row_matrix = np.zeros((block + kw - 1, block), self.work)
         for x in range(block):
             self.row_matrix[x : x + kw, x] = r
-        self.col_matrix = np.zeros((self.rows, self.rows + kh - 1), self.work)
-        for y in range(self.rows):
+        self.col_matrix = np.zeros((cr, cr + kh - 1), self.work)
+        for y in range(cr):
             self.col_matrix[y, y : y + kh] = c
 
     def relative_error(self) -> float:
@@ -1164,7 +1175,7 @@ class _MatmulRoute(_Route):
 
     def cost(self) -> float:
         h = self.rows
-        flops = 2 * (self.block + self.kw - 1) + 2 * (h + self.kh - 1)  # row pass: carried over
+        flops = 2 * (self.block + self.kw - 1) + 2 * (self.col_rows + self.kh - 1)  # row pass: carried over
         n = self.height * self.columns * self.channels
         passes = (h + self.kh - 1) / h + 4 + 3 * self.needs_replay()
         bands = -(-self.height // h)
@@ -1208,11 +1219,18 @@ class _MatmulRoute(_Route):
                 new_rows = hpass[ch, carried:m].reshape(m - carried, blocks, block).transpose(1, 0, 2)
                 np.matmul(windows, self.row_matrix, out=new_rows)
                 a = acc[:h]
-                cb = self.col_block
-                columns_view = np.lib.stride_tricks.as_strided(
-                    hpass[ch], shape=(columns // cb, m, cb), strides=(cb * item, columns * item, item)
-                )
-                np.matmul(self.col_matrix[:h, :m], columns_view, out=a.reshape(h, columns // cb, cb).transpose(1, 0, 2))
+                cb, cr = self.col_block, self.col_rows
+                for y, rs in ((0, h - h % cr), (h - h % cr, h % cr)):  # whole blocks of cr rows, the rest
+                    if not rs:
+                        continue
+                    nb = -(-rs // cr)
+                    k = min(rs, cr)
+                    sources = np.lib.stride_tricks.as_strided(
+                        hpass[ch, y:], shape=(nb, columns // cb, k + kh - 1, cb),
+                        strides=(cr * columns * item, cb * item, columns * item, item),
+                    )
+                    results = a[y : y + rs].reshape(nb, k, columns // cb, cb).transpose(0, 2, 1, 3)
+                    np.matmul(self.col_matrix[:k, : k + kh - 1], sources, out=results)
                 target = out[r0 : r0 + h, :, ch]
                 flat, scratch = a.reshape(-1), tmp[:h].reshape(-1)
                 if self.exact:
