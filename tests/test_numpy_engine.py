@@ -277,6 +277,21 @@ def test_non_contiguous_images():
             assert_matches_cv2(ours, np.ascontiguousarray(view), spec, False, f"{name} {strategy}")
 
 
+@pytest.mark.parametrize("border", ["constant", "reflect101"])
+@pytest.mark.parametrize("limit", [0, 2**29])  # int64 indices (images of 2**29 elements on), int32
+def test_replay_indices_in_either_width(monkeypatch, border, limit):
+    """The replay's source indices, int32 or int64, reach the right pixels (a sparse
+    float kernel on uint8: OpenCV's own arithmetic decides its roundings)."""
+    monkeypatch.setattr(ne, "_INT32_INDICES", limit)
+    rng = np.random.default_rng(23)
+    image = random_image(rng, (40, 30, 3), np.uint8)
+    kernel = rng.standard_normal((5, 4)) * (rng.random((5, 4)) < 0.6)
+    spec = spec_for(kernel, border=border, value=border_value(np.uint8))
+    for strategy in ("shift", "fft"):
+        ours = NumpyEngine(strategy).correlate(image, spec, float_output=False)
+        assert_matches_cv2(ours, image, spec, False, f"{strategy} {border} limit {limit}")
+
+
 def test_many_bands_and_threads(monkeypatch):
     """Tiny bands (the separable routes carry rows from band to band; the matmul route's
     column pass in products of a few rows, with a remainder) and two threads."""

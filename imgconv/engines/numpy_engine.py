@@ -156,6 +156,8 @@ _MATMUL_BLOCK = 32  # output columns per row-pass product (measured best of 32, 
 # 24 x 128 and 32 x 64 less, 16 x 256 up to 1.5x, out of the caches at 2048)
 _MATMUL_ROWS = 128
 _MATMUL_COL_ROWS = 16
+_REPLAY_CHUNK = 4096  # replayed pixels per gathered terms x pixels matrix (a few MiB)
+_INT32_INDICES = 2**29  # images of fewer elements replay with int32 indices (sums stay in range)
 _BLAS_SINGLE = 65536 * 4  # OpenBLAS runs products with M*N*K up to this on one thread
 _THREAD_MIN_NS = 3e6  # below this estimated time, one thread is faster than dispatching
 # the FFT route's threads pay off later: two threads of 512x512 and 640x640 grey took
@@ -516,6 +518,10 @@ class _Replay:
         self.dy = np.array([t[0] for t in terms], np.int64)
         self.dx = np.array([t[1] for t in terms], np.int64)
         self.w = np.array([t[2] for t in terms], np.float64)
+        self.cells = None if len(terms) == info.weights.size else self.dy * self.kw + self.dx
+        # the terms' flat source indices in int32 where they fit (half the memory traffic)
+        small = image.size < _INT32_INDICES
+        self.index_type, self.never = (np.int32, -_INT32_INDICES) if small else (np.int64, -(2**40))
         # OpenCV's error outside the tails: one rounding per weight of a partial sum,
         # which is at most |delta| + maxval * (the |weights| so far); plus the route's own
         # error (the tails, rounded twice per weight, are all replayed)
@@ -568,37 +574,46 @@ class _Replay:
             return
         y, x, c = (np.concatenate(a) for a in zip(*self.found))
         self.found.clear()
-        pad, image = self.pad, self.image
+        image = self.image
         width, channels = image.shape[1], image.shape[2]
-        # tails may also be near .5: once each, by flat index (np.unique(axis=1) sorts
-        # structured rows, 0.7 ms per thousand: a fifth of a 5x5 sampled Gaussian's time)
-        y, x = np.divmod(np.unique((y * width + x) * channels + c), width * channels)
-        x, c = np.divmod(x, channels)
+        if self.tail_start < self.route.row_elems:  # tails may also be near .5: once each
+            # by flat index (np.unique(axis=1) sorts structured rows, 0.7 ms per thousand)
+            y, x = np.divmod(np.unique((y * width + x) * channels + c), width * channels)
+            x, c = np.divmod(x, channels)
         flat = np.ravel(image)  # a copy only for a non-contiguous image
-        if pad.constant:  # one more element: the border value, at index -1 of ``flat``
-            flat = np.append(flat, pad.value)
+        if self.pad.constant:  # one more element: the border value, at index -1 of ``flat``
+            flat = np.append(flat, self.pad.value)
+        for k in range(0, len(y), _REPLAY_CHUNK):
+            part = slice(k, k + _REPLAY_CHUNK)
+            out[y[part], x[part], c[part]] = self._replayed(flat, y[part], x[part], c[part])
+
+    def _replayed(self, flat: np.ndarray, y: np.ndarray, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """OpenCV's rounded results at ``(y, x, c)`` of the image ``flat``tened: every
+        term's pixel gathered at once (a terms x pixels matrix), then summed in OpenCV's
+        order, one weight at a time."""
+        pad = self.pad
+        width, channels = self.image.shape[1], self.image.shape[2]
         # index into the flattened image of each candidate's source pixel, per kernel
-        # row (dy) and per kernel column (dx); -2**40 marks the constant border
-        never = -(2**40)
-        rows = pad.rows[np.arange(self.kh)[:, None] + y]
-        row_part = np.where(rows < 0, never, rows * (width * channels))
-        cols = pad.cols[np.arange(self.kw)[:, None] + x]
-        col_part = np.where(cols < 0, never, cols * channels + c)
+        # row and per kernel column; ``never`` marks the constant border (any sum with it
+        # is negative)
+        kind, never = self.index_type, self.never
+        rows = pad.rows[np.arange(self.kh)[:, None] + y].astype(kind)
+        row_part = np.where(rows < 0, kind(never), rows * kind(width * channels))
+        cols = pad.cols[np.arange(self.kw)[:, None] + x].astype(kind)
+        col_part = np.where(cols < 0, kind(never), cols * kind(channels) + c.astype(kind))
+        index = (row_part[:, None] + col_part[None]).reshape(self.kh * self.kw, len(y))  # every cell
+        if self.cells is not None:  # the terms: the non-zero weights
+            index = index[self.cells]
+        if pad.constant:
+            index[index < 0] = -1
+        products = flat.take(index) * self.w[:, None]  # exact in float64
         tail = x * channels + c >= self.tail_start
-        split = bool(tail.any())
+        if tail.any():  # the tail rounds the product first
+            products[:, tail] = products[:, tail].astype(np.float32)
         acc = np.full(len(y), self.route.delta, np.float32)
-        index = np.empty(len(y), np.int64)
-        step = np.empty(len(y), np.float64)
-        for dy, dx, w in zip(self.dy, self.dx, self.w):
-            np.add(row_part[dy], col_part[dx], out=index)
-            if pad.constant:
-                index[index < 0] = -1
-            np.multiply(flat.take(index), w, out=step)  # exact in float64
-            if split:  # the tail rounds the product first
-                step[tail] = step[tail].astype(np.float32)
-            np.add(step, acc, out=step)
-            np.copyto(acc, step, casting="same_kind")  # rounded to float32 once
-        out[y, x, c] = np.clip(np.rint(acc), 0, self.route.maxval)
+        for step in products:  # the sum in float64, rounded to float32 once per weight
+            np.add(acc, step, out=acc, casting="same_kind")
+        return np.clip(np.rint(acc), 0, self.route.maxval)
 
 
 # -- routes ---------------------------------------------------------------------------
