@@ -158,6 +158,7 @@ _MATMUL_ROWS = 128
 _MATMUL_COL_ROWS = 16
 _REPLAY_CHUNK = 4096  # replayed pixels per gathered terms x pixels matrix (a few MiB)
 _INT32_INDICES = 2**29  # images of fewer elements replay with int32 indices (sums stay in range)
+_REPLAY_TERM_NS = 8.0  # ns per replayed value and weight (measured: 10 ms for 15667 x 81)
 _BLAS_SINGLE = 65536 * 4  # OpenBLAS runs products with M*N*K up to this on one thread
 _THREAD_MIN_NS = 3e6  # below this estimated time, one thread is faster than dispatching
 # the FFT route's threads pay off later: two threads of 512x512 and 640x640 grey took
@@ -495,6 +496,22 @@ def _tail_start(route: _Route) -> int:
     return route.row_elems - route.row_elems % 4
 
 
+def _replay_tolerance(route: _Route) -> float:
+    """How far from a ``.5`` a route's value can lie and still round otherwise in OpenCV
+    (-1 for the faithful route, whose values are OpenCV's already, except the tails).
+
+    OpenCV's error outside the tails: one rounding per weight of a partial sum, which is
+    at most ``|delta| + maxval * (the |weights| so far)``; plus the route's own error (the
+    tails, rounded twice per weight, are all replayed).
+    """
+    if getattr(route, "faithful", False):
+        return -1.0
+    w = np.array([t[2] for t in route.info.terms], np.float64)
+    partial = abs(route.delta) + route.maxval * np.cumsum(np.abs(w))
+    magnitude = sum_reach(route.info.weights, route.maxval, route.delta)
+    return 2.0**-24 * float(partial.sum()) + route.relative_error() * magnitude
+
+
 class _Replay:
     """OpenCV's own float32 arithmetic, for the few pixels whose rounding it could decide.
 
@@ -522,14 +539,7 @@ class _Replay:
         # the terms' flat source indices in int32 where they fit (half the memory traffic)
         small = image.size < _INT32_INDICES
         self.index_type, self.never = (np.int32, -_INT32_INDICES) if small else (np.int64, -(2**40))
-        # OpenCV's error outside the tails: one rounding per weight of a partial sum,
-        # which is at most |delta| + maxval * (the |weights| so far); plus the route's own
-        # error (the tails, rounded twice per weight, are all replayed)
-        partial = abs(route.delta) + route.maxval * np.cumsum(np.abs(self.w))
-        magnitude = sum_reach(info.weights, route.maxval, route.delta)
-        self.tolerance = 2.0**-24 * float(partial.sum()) + route.relative_error() * magnitude
-        if route.faithful:  # its values are OpenCV's already, except the tails
-            self.tolerance = -1.0
+        self.tolerance = _replay_tolerance(route)
         self.tail_start = _tail_start(route)
         self.found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -743,10 +753,19 @@ class _Route:
 
     def band_cost(self, itemsize: int) -> float:
         """The estimated ns of a band route: :meth:`passes` over the padded image in
-        elements of ``itemsize`` bytes, and each band's fixed cost."""
+        elements of ``itemsize`` bytes, each band's fixed cost, and the replay's."""
         n = self.height * self.padded_elems
         bands = -(-self.height // self.rows)
-        return n * self.passes() * _OP_NS[itemsize] + bands * _BAND_NS
+        return n * self.passes() * _OP_NS[itemsize] + bands * _BAND_NS + self.replay_cost()
+
+    def replay_cost(self) -> float:
+        """Estimated ns of replaying OpenCV's arithmetic (:class:`_Replay`) for the values
+        within its tolerance of a ``.5``: a fraction of about twice the tolerance, each
+        ``_REPLAY_TERM_NS`` per weight (the passes that find them count in :meth:`passes`)."""
+        if not self.needs_replay():
+            return 0.0
+        share = min(1.0, 2 * max(0.0, _replay_tolerance(self)))
+        return self.height * self.row_elems * share * len(self.info.terms) * _REPLAY_TERM_NS
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -800,7 +819,7 @@ class _ShiftRoute(_Route):
         pad = (self.rows + self.kh - 1) / self.rows
         if self.faithful:
             return pad + 3 * len(self.info.terms) + 3
-        return pad + _ops(self.groups) + (self.delta != 0) + 2 + 3 * self.needs_replay()
+        return pad + _ops(self.groups) + (self.delta != 0) + 2 + 4 * self.needs_replay()
 
     def cost(self) -> float:
         return self.band_cost(self.itemsize)
@@ -982,7 +1001,7 @@ class _IntegerRoute(_Route):
 
     def passes(self) -> float:
         pad = (self.rows + self.kh - 1) / self.rows
-        return pad + _ops(self.groups) + self.finisher.passes() + 3 * self.needs_replay()
+        return pad + _ops(self.groups) + self.finisher.passes() + 4 * self.needs_replay()
 
     def cost(self) -> float:
         return self.band_cost(self.acc_type.itemsize)
@@ -1068,7 +1087,7 @@ class _SeparableRoute(_Route):
         n = halo + (0 if self.row_identity else _ops(self.row_groups))  # row pass: carried over
         n += 0 if self.col_identity else _ops(self.col_groups)
         n += self.finisher.passes() if self.integer else (self.delta != 0) + 2
-        return n + 3 * self.needs_replay()
+        return n + 4 * self.needs_replay()
 
     def cost(self) -> float:
         return self.band_cost(self.work.itemsize)
@@ -1192,10 +1211,11 @@ class _MatmulRoute(_Route):
         h = self.rows
         flops = 2 * (self.block + self.kw - 1) + 2 * (self.col_rows + self.kh - 1)  # row pass: carried over
         n = self.height * self.columns * self.channels
-        passes = (h + self.kh - 1) / h + 4 + 3 * self.needs_replay()
+        passes = (h + self.kh - 1) / h + 4 + 4 * self.needs_replay()
         bands = -(-self.height // h)
         speed = _MATMUL_GFLOPS * 4 / self.work.itemsize
-        return n * (flops / speed + passes * _OP_NS[self.work.itemsize]) + bands * self.channels * _BAND_NS
+        return (n * (flops / speed + passes * _OP_NS[self.work.itemsize]) + bands * self.channels * _BAND_NS
+                + self.replay_cost())
 
     def describe(self) -> str:
         kind = "whole-number float32" if self.exact else self.work.name
@@ -1379,7 +1399,7 @@ class _FFTRoute(_Route):
         return 1e-12 if self.work == np.float64 else 1e-6
 
     def cost(self) -> float:
-        return self._cost
+        return self._cost + self.replay_cost()
 
     def describe(self) -> str:
         how = "snapped to whole sums" if self.snap else "unsnapped"
