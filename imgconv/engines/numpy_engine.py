@@ -887,14 +887,20 @@ def _float_work(dtype: np.dtype) -> type:
 def _factor_error(info: _KernelInfo, work: np.dtype) -> float:
     """Error bound of two 1-D passes, relative to ``sum(|w|) * maxval``.
 
-    A rounding per tap of each pass (in any order, as BLAS sums), plus how far
-    ``outer(c, r)`` in the working type is from the kernel.
+    At most one rounding (of at most ``u``, half of ``eps``) per tap of each pass, in
+    any order (as BLAS sums: its zero entries add exactly): the row pass's sums are
+    within ``kw * u`` of ``sum(|r| * x)``, and the column pass adds ``kh * u`` of its
+    own; ``4 * u`` more for the offset and second-order terms. Plus how far
+    ``outer(c, r)`` in the working type is from the kernel. (Measured on 3x3 to 11x11
+    sampled Gaussians and a 7x7 box, 300x300 images: at most 4.2 ``u`` with the
+    factoring, where this bound gives 10 to 26 ``u``; the former ``2 * (kh + kw) + 4``
+    ``eps`` gave 32 to 96 ``u``, and as many more values to replay.)
     """
-    eps = float(np.finfo(work).eps)
+    u = float(np.finfo(work).eps) / 2
     c, r = (f.astype(work).astype(np.float64) for f in info.factors)
     total = float(np.abs(info.weights).sum()) or 1.0
     residual = float(np.abs(np.outer(c, r) - info.weights).sum()) / total
-    return residual + (2 * sum(info.weights.shape) + 4) * eps
+    return residual + (sum(info.weights.shape) + 4) * u
 
 
 def _int_type(lo: int, hi: int) -> np.dtype | None:
