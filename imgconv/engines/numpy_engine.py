@@ -813,7 +813,13 @@ class _ShiftRoute(_Route):
     def relative_error(self) -> float:
         if self.faithful:
             return 0.0
-        return (_ops(self.groups) + 3) * float(np.finfo(self.work).eps)
+        eps = float(np.finfo(self.work).eps)
+        if self.dtype.kind != "u":
+            return (_ops(self.groups) + 3) * eps
+        # integer pixels: the sums of a group's views are exact; what rounds (by at most
+        # u = eps / 2 each) is a group's product, its addition, each view added on its
+        # own (factor 1), and the offset
+        return (len(self.info.terms) + 2 * len(self.groups) + 3) * eps / 2
 
     def passes(self) -> float:
         pad = (self.rows + self.kh - 1) / self.rows
