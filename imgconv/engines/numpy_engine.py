@@ -893,10 +893,11 @@ def _float_work(dtype: np.dtype) -> type:
 def _factor_error(info: _KernelInfo, work: np.dtype) -> float:
     """Error bound of two 1-D passes, relative to ``sum(|w|) * maxval``.
 
-    At most one rounding (of at most ``u``, half of ``eps``) per tap of each pass, in
-    any order (as BLAS sums: its zero entries add exactly): the row pass's sums are
-    within ``kw * u`` of ``sum(|r| * x)``, and the column pass adds ``kh * u`` of its
-    own; ``4 * u`` more for the offset and second-order terms. Plus how far
+    Each rounding errs by at most ``u`` (half of ``eps``) of what it rounds, and the
+    products' roundings together by ``u`` of the sum of ``|terms|``: a pass of ``k`` taps
+    (grouped, or summed by BLAS in any order: its zero entries add exactly) is within
+    ``k * u`` of that sum, the row pass's ``kw * u`` carried into the column pass's
+    ``kh * u``; ``4 * u`` more for the offset and second-order terms. Plus how far
     ``outer(c, r)`` in the working type is from the kernel. (Measured on 3x3 to 11x11
     sampled Gaussians and a 7x7 box, 300x300 images: at most 4.2 ``u`` with the
     factoring, where this bound gives 10 to 26 ``u``; the former ``2 * (kh + kw) + 4``
