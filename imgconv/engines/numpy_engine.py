@@ -497,22 +497,6 @@ def _tail_start(route: _Route) -> int:
     return route.row_elems - route.row_elems % 4
 
 
-def _replay_tolerance(route: _Route) -> float:
-    """How far from a ``.5`` a route's value can lie and still round otherwise in OpenCV
-    (-1 for the faithful route, whose values are OpenCV's already, except the tails).
-
-    OpenCV's error outside the tails: one rounding per weight of a partial sum, which is
-    at most ``|delta| + maxval * (the |weights| so far)``; plus the route's own error (the
-    tails, rounded twice per weight, are all replayed).
-    """
-    if getattr(route, "faithful", False):
-        return -1.0
-    w = np.array([t[2] for t in route.info.terms], np.float64)
-    partial = abs(route.delta) + route.maxval * np.cumsum(np.abs(w))
-    magnitude = sum_reach(route.info.weights, route.maxval, route.delta)
-    return 2.0**-24 * float(partial.sum()) + route.relative_error() * magnitude
-
-
 class _Replay:
     """OpenCV's own float32 arithmetic, for the few pixels whose rounding it could decide.
 
@@ -540,7 +524,7 @@ class _Replay:
         # the terms' flat source indices in int32 where they fit (half the memory traffic)
         small = image.size < _INT32_INDICES
         self.index_type, self.never = (np.int32, -_INT32_INDICES) if small else (np.int64, -(2**40))
-        self.tolerance = _replay_tolerance(route)
+        self.tolerance = route.replay_tolerance()
         self.tail_start = _tail_start(route)
         self.found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -659,6 +643,7 @@ class _Route:
         self.rows = 1
         self._padder: _Padder | None = None
         self._needs_replay: bool | None = None
+        self._tolerance: float | None = None
         self._bounds: tuple[float, float] | None = None
 
     def band_rows(self, itemsize: int) -> int:
@@ -711,10 +696,33 @@ class _Route:
             and not _exact_in_float32(self.info, self.dtype, self.spec)
         )
 
-    def replay(self, image: np.ndarray, pad: _Padder) -> _Replay | None:
+    def replays(self) -> bool:
+        """:meth:`needs_replay`, computed once."""
         if self._needs_replay is None:
             self._needs_replay = self.needs_replay()
-        return _Replay(self, image, pad) if self._needs_replay else None
+        return self._needs_replay
+
+    def replay(self, image: np.ndarray, pad: _Padder) -> _Replay | None:
+        return _Replay(self, image, pad) if self.replays() else None
+
+    def replay_tolerance(self) -> float:
+        """How far from a ``.5`` a value of this route can lie and still round otherwise
+        in OpenCV (-1 for the faithful route, whose values are OpenCV's already, except
+        the tails); computed once.
+
+        OpenCV's error outside the tails: one rounding per weight of a partial sum, which
+        is at most ``|delta| + maxval * (the |weights| so far)``; plus the route's own
+        error (the tails, rounded twice per weight, are all replayed).
+        """
+        if self._tolerance is None:
+            if self.faithful:
+                self._tolerance = -1.0
+            else:
+                w = np.array([t[2] for t in self.info.terms], np.float64)
+                partial = abs(self.delta) + self.maxval * np.cumsum(np.abs(w))
+                magnitude = sum_reach(self.info.weights, self.maxval, self.delta)
+                self._tolerance = 2.0**-24 * float(partial.sum()) + self.relative_error() * magnitude
+        return self._tolerance
 
     def finish_float(self, acc: np.ndarray, out: np.ndarray, *, scratch: np.ndarray | None = None,
                      replay: _Replay | None = None, y0: int = 0, x0: int = 0,
@@ -763,9 +771,9 @@ class _Route:
         """Estimated ns of replaying OpenCV's arithmetic (:class:`_Replay`) for the values
         within its tolerance of a ``.5``: a fraction of about twice the tolerance, each
         ``_REPLAY_TERM_NS`` per weight (the passes that find them count in :meth:`passes`)."""
-        if not self.needs_replay():
+        if not self.replays():
             return 0.0
-        share = min(1.0, 2 * max(0.0, _replay_tolerance(self)))
+        share = min(1.0, 2 * max(0.0, self.replay_tolerance()))
         return self.height * self.row_elems * share * len(self.info.terms) * _REPLAY_TERM_NS
 
     def describe(self) -> str:
