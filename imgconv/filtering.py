@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._cv import cv2
-from .borders import get_border, pad
+from .borders import get_border
 from .engines import CorrelationSpec, get_engine
 from .errors import UsageError
 from .geometry import Geometry
@@ -294,12 +294,7 @@ class _Plan:
         border = get_border(options.border)
         source = image.dtype
         target = source if options.depth == "same" else DTYPES[options.depth]
-        if source.kind == "u" and border.name == "constant":
-            if not 0 <= options.border_value <= _range_max(source):
-                raise UsageError(
-                    f"border value {options.border_value:g} is outside the {source} range "
-                    f"0..{_range_max(source):g}"
-                )
+        border.check_value(options.border_value, source)
         if options.gray:
             image = _to_gray(image, options.channel_order)
         if options.mode == "convolve":
@@ -484,14 +479,14 @@ def _correlate(engine, image: np.ndarray, spec: CorrelationSpec, geometry: Geome
         py, px = geometry.pixels(0, rows), geometry.pixels(1, cols)
     if geometry.transposed:
         up = _zero_insert(image, *geometry.stride)
-        padded = pad(up, rows - 1, rows - 1, cols - 1, cols - 1, "constant", 0.0)
+        padded = get_border("constant").pad(up, rows - 1, rows - 1, cols - 1, cols - 1)
         assert padded.shape == shape, (padded.shape, shape)
         full = _valid(engine, padded, call, float_output)
         return full[py : full.shape[0] - py, px : full.shape[1] - px]
     if geometry.padding == "same":
         out = engine.correlate(image, call, float_output=float_output)
     else:
-        padded = pad(image, py, py, px, px, spec.border.name, spec.border_value)
+        padded = spec.border.pad(image, py, py, px, px, spec.border_value)
         assert padded.shape == shape, (padded.shape, shape)
         out = _valid(engine, padded, call, float_output)
     sy, sx = geometry.stride
@@ -517,7 +512,7 @@ def _alpha_through(alpha: np.ndarray, spec: CorrelationSpec, geometry: Geometry,
         return alpha[::sy, ::sx]
     rows, cols = spec.kernel.shape
     py, px = geometry.pixels(0, rows), geometry.pixels(1, cols)
-    padded = pad(alpha, py, py, px, px, spec.border.name, 0.0)
+    padded = spec.border.pad(alpha, py, py, px, px)
     ax, ay = spec.anchor
     return padded[ay : ay + (shape[0] - 1) * sy + 1 : sy, ax : ax + (shape[1] - 1) * sx + 1 : sx]
 

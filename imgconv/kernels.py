@@ -258,7 +258,7 @@ class Kernel:
         return self._own_reach(magnitude)
 
     def _own_reach(self, magnitude: float) -> float:
-        from .engines.analysis import sum_reach
+        from .weights import sum_reach
 
         return sum_reach(self.effective, magnitude, self.offset)
 
@@ -509,7 +509,7 @@ def _rot90(weights: np.ndarray, anchor: tuple[int, int], turns: int) -> tuple[np
 
 def _integer_factors(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact factors of whole-number weights (or whole numbers times a power of two)."""
-    from .engines.analysis import integer_factors, integer_form
+    from .weights import integer_factors, integer_form
 
     scale, ints, _shift = integer_form(weights)
     if ints is None or np.abs(ints).max() >= 2**31:

@@ -89,11 +89,11 @@ def conv1d(
 
 
 def _source(index: int, n: int, border: str) -> int:
-    from .borders import source_indices
+    from .borders import get_border
 
     if 0 <= index < n:
         return index
     before = -index if index < 0 else 0
     after = index - n + 1 if index >= n else 0
-    table = source_indices(n, before, after, border)
+    table = get_border(border).indices(n, before, after)
     return int(table[0] if index < 0 else table[-1])

@@ -25,7 +25,7 @@ from imgconv.borders import BORDER_NAMES, get_border
 from imgconv.engines import ENGINE_NAMES, get_engine
 from imgconv.engines import numpy_engine as ne
 from imgconv.engines.base import CorrelationSpec
-from imgconv.engines.numpy_engine import STRATEGIES, NumpyEngine, border_indices
+from imgconv.engines.numpy_engine import STRATEGIES, NumpyEngine
 from imgconv.engines.opencv import OpenCVEngine
 
 CV2 = OpenCVEngine()
@@ -178,14 +178,14 @@ def test_apply_options_through_numpy_engine():
     ],
 )
 def test_border_indices_tables(border, before, length, after, expected):
-    assert border_indices(before, length, after, border).tolist() == expected
+    assert get_border(border).indices(length, before, after).tolist() == expected
 
 
 @pytest.mark.parametrize("border", BORDER_NAMES)
 def test_border_indices_equal_opencv_border_interpolate(border):
     flag = get_border(border).opencv
     for length, reach in itertools.product(range(1, 7), range(0, 15)):
-        ours = border_indices(reach, length, reach, border).tolist()
+        ours = get_border(border).indices(length, reach, reach).tolist()
         theirs = [cv2.borderInterpolate(p, length, flag) for p in range(-reach, length + reach)]
         assert ours == theirs, (length, reach)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ..errors import UsageError
 from .base import CorrelationSpec, Engine
 
@@ -10,8 +12,10 @@ __all__ = ["ENGINE_NAMES", "get_engine", "CorrelationSpec", "Engine"]
 ENGINE_NAMES: tuple[str, ...] = ("cv2", "numpy")
 
 
+@functools.lru_cache(maxsize=None)
 def get_engine(name: str) -> Engine:
-    """The engine called ``name``; a :class:`UsageError` listing the known ones if none."""
+    """The engine called ``name``, made once per process (engines keep only caches of their
+    plans, which every call may share); a :class:`UsageError` listing the known ones if none."""
     if name == "cv2":
         from .opencv import OpenCVEngine
 

@@ -10,7 +10,7 @@ a correlation (the kernel is not flipped), with the anchor ``(ax, ay)``. Outside
 image ``src`` follows the border mode exactly as OpenCV's ``borderInterpolate`` does,
 reflecting again and again when the kernel is wider than the image (``np.pad`` stops
 after one reflection, so the engine computes the source index of every padded row and
-column itself, :func:`border_indices`). Integer results are rounded half to even
+column itself, :meth:`imgconv.borders.Border.indices`). Integer results are rounded half to even
 (``np.rint``) and saturated, as OpenCV's ``saturate_cast``; ``float_output`` returns the
 float32 sums unrounded.
 
@@ -120,11 +120,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._cpus import usable_cpus
-from ..borders import constant_value, source_indices
-from .analysis import CV2_DFT_AREA, integer_factors, integer_form, sum_reach
+from ..weights import integer_factors, integer_form, sum_reach
+from .analysis import CV2_DFT_AREA
 from .base import CorrelationSpec
 
-__all__ = ["NumpyEngine", "STRATEGIES", "border_indices"]
+__all__ = ["NumpyEngine", "STRATEGIES"]
 
 STRATEGIES: tuple[str, ...] = ("shift", "integer", "separable", "matmul", "fft")
 """The routes the engine can take; ``NumpyEngine(strategy=...)`` forces one (for tests)."""
@@ -169,18 +169,6 @@ _FFT_THREAD_MIN_NS = 7e6
 
 
 # -- borders --------------------------------------------------------------------------
-def border_indices(before: int, length: int, after: int, border: str) -> np.ndarray:
-    """Source index of every position from ``-before`` to ``length + after - 1`` (``-1``:
-    the constant border): :func:`imgconv.borders.source_indices`, OpenCV's rules.
-
-    >>> border_indices(3, 2, 3, "reflect101").tolist()
-    [1, 0, 1, 0, 1, 0, 1, 0]
-    >>> border_indices(2, 3, 2, "wrap").tolist()
-    [1, 2, 0, 1, 2, 0, 1]
-    """
-    return source_indices(length, before, after, border)
-
-
 def _column_copies(first: int, sources: np.ndarray) -> list[tuple[slice, object]]:
     """``(destination, source)`` index pairs that copy column ``sources[i]`` to ``first + i``.
 
@@ -214,10 +202,10 @@ class _Padder:
     def __init__(self, shape: tuple[int, int, int], dtype: np.dtype, spec: CorrelationSpec) -> None:
         height, self.width = shape[:2]
         self.top, bottom, self.left, right = spec.padding()
-        self.constant = spec.border.name == "constant"
-        self.value = dtype.type(constant_value(spec.border_value, dtype)) if self.constant else None
-        self.rows = border_indices(self.top, height, bottom, spec.border.name)
-        self.cols = cols = border_indices(self.left, self.width, right, spec.border.name)
+        self.constant = spec.border.constant
+        self.value = dtype.type(spec.border.fill_value(spec.border_value, dtype)) if self.constant else None
+        self.rows = spec.border.indices(height, self.top, bottom)
+        self.cols = cols = spec.border.indices(self.width, self.left, right)
         end = self.left + self.width
         self.column_copies = _column_copies(0, cols[: self.left] + self.left) + _column_copies(
             end, cols[end:] + self.left
@@ -491,7 +479,7 @@ def _tail_start(route: _Route) -> int:
     (wrap, and a constant border other than 0): there they end ``kw - 1`` pixels later.
     """
     spec = route.spec
-    if spec.border.name == "wrap" or (spec.border.name == "constant" and spec.border_value != 0):
+    if not spec.border.filter2d_extends(spec.border_value):
         padded = route.padded_elems
         return padded - padded % 4 - spec.padding()[2] * route.channels
     return route.row_elems - route.row_elems % 4

@@ -27,8 +27,8 @@ import functools
 import numpy as np
 
 from .._cv import cv2
-from ..borders import pad
-from .analysis import CV2_DFT_AREA, exact_separable, integer_form, odd_denominator_separable, sum_reach
+from ..weights import integer_form, sum_reach
+from .analysis import CV2_DFT_AREA, exact_separable, odd_denominator_separable
 from .base import CorrelationSpec
 
 __all__ = ["OpenCVEngine"]
@@ -113,7 +113,7 @@ def _sum_may_wrap_cached(dtype_str: str, data: bytes, shape: tuple[int, int], de
 
 
 def _needs_padding(spec: CorrelationSpec) -> bool:
-    return spec.border.name == "wrap" or (spec.border.name == "constant" and spec.border_value != 0)
+    return not spec.border.filter2d_extends(spec.border_value)
 
 
 def _separable(dtype: np.dtype, kernel: np.ndarray, delta: float,
@@ -170,4 +170,4 @@ def _show(vector: np.ndarray, divisor: int | None = None) -> str:
 
 
 def _pad(image: np.ndarray, pads: tuple[int, int, int, int], spec: CorrelationSpec) -> np.ndarray:
-    return pad(image, *pads, spec.border.name, spec.border_value)
+    return spec.border.pad(image, *pads, spec.border_value)
