@@ -170,7 +170,7 @@ def test_a_50_mb_kernel_file_is_refused_by_its_size_without_parsing(
     def never(*args, **kwargs):  # noqa: ANN002, ANN003
         raise AssertionError("a file over the cap was parsed")
 
-    monkeypatch.setattr(K, "_parse_json", never)
+    monkeypatch.setattr(K.files, "parse_json", never)
     started = time.perf_counter()
     refused_everywhere(capsys, tmp_path, image, str(path), f"imgconv: {path}: ", "16 MiB", str(50 * 2**20 + 5))
     assert time.perf_counter() - started < 5

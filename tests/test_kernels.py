@@ -602,7 +602,7 @@ def test_kernel_larger_than_the_cap_names_the_cap(tmp_path: Path) -> None:
 def test_file_larger_than_the_byte_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "k.json", {"kernel": [[1, 2, 3], [4, 5, 6]]})
     assert imgconv.load_kernel(str(path)).shape == (2, 3)
-    monkeypatch.setattr(K, "MAX_KERNEL_FILE_BYTES", 16)
+    monkeypatch.setattr(K.files, "MAX_KERNEL_FILE_BYTES", 16)
     file_rejects(path, "bytes", "16")
 
 

@@ -20,9 +20,9 @@ NAMES = sorted(p.stem for p in (REPO / "kernels").glob("*.json"))
 
 
 def test_the_checkout_reads_the_top_level_kernels_folder() -> None:
-    from imgconv.kernels import _kernels_dir, kernel_names
+    from imgconv.kernels import kernels_dir, kernel_names
 
-    assert _kernels_dir() == REPO / "kernels"
+    assert kernels_dir() == REPO / "kernels"
     assert set(NAMES) <= set(kernel_names())
     assert len(NAMES) >= 19
 
@@ -60,7 +60,7 @@ def test_the_installed_wheel_loads_named_kernels_outside_the_checkout(wheel: Pat
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     code = (
         "import imgconv, imgconv.kernels as k\n"
-        "print(k._kernels_dir())\n"
+        "print(k.kernels_dir())\n"
         "print(imgconv.load_kernel('edge').weights.tolist())\n"
         "print(len(k.kernel_names()))"
     )
