@@ -80,16 +80,16 @@ def test_explain_names_every_engine_call_that_apply_makes(name: str, monkeypatch
     options = FilterOptions(engine="numpy", **settings)
     image = _image(alpha=options.premultiply)
     recorder = Recorder()
-    monkeypatch.setattr(filtering, "get_engine", lambda _name: recorder)
+    monkeypatch.setattr(filtering.planning, "get_engine", lambda _name: recorder)
     imgconv.apply(image, kernel, options)
     ran = sorted(recorder.calls)
-    plan = filtering._Plan.make(image, kernel, options, {})
-    said = sorted(_key(shape, dtype, spec, f) for _, shape, dtype, spec, f in filtering._engine_calls(plan))
+    plan = filtering.plan(image, kernel, options)
+    said = sorted(_key(c.shape, c.dtype, c.spec, c.float_output) for c in plan.engine_calls())
     assert said == ran
     line = filtering.explain(image, kernel, options)
     engine = NumpyEngine()
-    for _label, shape, dtype, spec, float_output in filtering._engine_calls(plan):
-        assert engine.explain(shape, dtype, spec, float_output=float_output) in line
+    for c in plan.engine_calls():
+        assert engine.explain(c.shape, c.dtype, c.spec, float_output=c.float_output) in line
 
 
 def test_explain_of_a_dilated_kernel_describes_the_dilated_one() -> None:
@@ -116,7 +116,7 @@ def test_result_like_has_the_shape_and_dtype_of_the_result(name: str) -> None:
             continue
         image = _image(alpha)
         out = imgconv.apply(image, kernel, options)
-        like = filtering._Plan.make(image, kernel, options, {}).result_like()
+        like = filtering.plan(image, kernel, options).result_like()
         assert (like.shape, like.dtype) == (out.shape, out.dtype)
 
 
@@ -161,6 +161,6 @@ def test_engine_both_explains_the_numpy_route_it_compares_with(tmp_path: Path) -
     )
     assert proc.returncode == 0, proc.stderr
     numpy_route = NumpyEngine().explain(
-        (37, 45, 3), np.uint8, filtering._Plan.make(_image(False), "sobel-x", FilterOptions(), {}).spec
+        (37, 45, 3), np.uint8, filtering.plan(_image(False), "sobel-x", FilterOptions()).spec
     )
     assert f"; compared with {numpy_route}; output 37x45" in _explained(proc.stderr)
