@@ -4,13 +4,13 @@ Every engine computes the same-size correlation; the rest is composed here, once
 both engines: dilation inserts zeros into the kernel, ``valid``/``full``/numeric padding
 pads the image with the border mode and keeps the positions where the kernel fits, a
 stride samples ``[::s]``, and a transposed convolution correlates the zero-inserted image
-with the flipped kernel over a zero border, then crops the padding. :func:`engine_call`
+with the flipped kernel over a zero border, then crops the padding. :func:`composed`
 says what the engine is handed; :func:`correlate` hands it over.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from ..borders import get_border
 from ..engines import CorrelationSpec, Engine
 from ..geometry import Geometry
 
-__all__ = ["engine_call", "correlate", "alpha_through"]
+__all__ = ["Composed", "composed", "correlate", "alpha_through"]
 
 _ZERO = get_border("constant")  # the zero border around a transposed convolution's input
 
@@ -41,31 +41,61 @@ def _pads(geometry: Geometry, spec: CorrelationSpec) -> tuple[int, int]:
     return geometry.pixels(0, rows), geometry.pixels(1, cols)
 
 
-def engine_call(shape: tuple[int, ...], spec: CorrelationSpec, geometry: Geometry
-                ) -> tuple[tuple[int, ...], CorrelationSpec]:
-    """What :func:`correlate` hands the engine for an image of ``shape``: the shape of the
-    padded or zero-inserted image, and the dilated, flipped or re-anchored spec."""
+@dataclass(frozen=True, eq=False)
+class Composed:
+    """One engine call with the geometry around it: what the engine is handed (``shape``,
+    ``spec``), how the image becomes that (:meth:`prepare`) and how the engine's
+    same-size result becomes the output (:meth:`finish`)."""
+
+    shape: tuple[int, ...]  # of the image the engine correlates (padded, zero-inserted ...)
+    spec: CorrelationSpec  # dilated, flipped or re-anchored
+    geometry: Geometry
+    border: CorrelationSpec  # the caller's spec: its border and value pad the image
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        g = self.geometry
+        if g.is_plain or (g.padding == "same" and not g.transposed):
+            return image
+        rows, cols = self.spec.kernel.shape
+        if g.transposed:  # zero-inserted, then a zero border of the kernel's size - 1
+            padded = _ZERO.pad(_zero_insert(image, *g.stride), rows - 1, rows - 1, cols - 1, cols - 1)
+        else:
+            py, px = _pads(g, self.spec)
+            padded = self.border.border.pad(image, py, py, px, px, self.border.border_value)
+        assert padded.shape == self.shape, (padded.shape, self.shape)
+        return padded
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        g = self.geometry
+        if g.is_plain:
+            return out
+        rows, cols = self.spec.kernel.shape
+        if g.transposed or g.padding != "same":  # only where the kernel lies inside
+            out = out[: self.shape[0] - rows + 1, : self.shape[1] - cols + 1]
+        if g.transposed:
+            py, px = _pads(g, self.spec)
+            return out[py : out.shape[0] - py, px : out.shape[1] - px]
+        sy, sx = g.stride
+        return out[::sy, ::sx]
+
+
+def composed(shape: tuple[int, ...], spec: CorrelationSpec, geometry: Geometry) -> Composed:
+    """The engine call for an image of ``shape`` with ``geometry`` around it."""
     shape = tuple(shape)
     if geometry.is_plain:
-        return shape, spec
-    spec = _dilated(spec, geometry.dilation)
-    rows, cols = spec.kernel.shape
-    if geometry.transposed:  # zero-inserted, then a zero border of the kernel's size - 1
+        return Composed(shape, spec, geometry, spec)
+    call = _dilated(spec, geometry.dilation)
+    rows, cols = call.kernel.shape
+    if geometry.transposed:  # the flipped kernel over the zero-inserted image
         sy, sx = geometry.stride
         grown = ((shape[0] - 1) * sy + 2 * rows - 1, (shape[1] - 1) * sx + 2 * cols - 1)
-        flipped = np.ascontiguousarray(spec.kernel[::-1, ::-1])
-        return grown + shape[2:], replace(spec, kernel=flipped, anchor=(0, 0))
+        flipped = np.ascontiguousarray(call.kernel[::-1, ::-1])
+        return Composed(grown + shape[2:], replace(call, kernel=flipped, anchor=(0, 0)), geometry, spec)
     if geometry.padding == "same":
-        return shape, spec
-    py, px = _pads(geometry, spec)
-    return (shape[0] + 2 * py, shape[1] + 2 * px) + shape[2:], replace(spec, anchor=(0, 0))
-
-
-def _valid(engine: Engine, padded: np.ndarray, call: CorrelationSpec, float_output: bool) -> np.ndarray:
-    """Correlation only where the kernel lies inside ``padded`` (``call``: anchored top-left)."""
-    rows, cols = call.kernel.shape
-    out = engine.correlate(padded, call, float_output=float_output)
-    return out[: padded.shape[0] - rows + 1, : padded.shape[1] - cols + 1]
+        return Composed(shape, call, geometry, spec)
+    py, px = _pads(geometry, call)
+    padded = (shape[0] + 2 * py, shape[1] + 2 * px) + shape[2:]
+    return Composed(padded, replace(call, anchor=(0, 0)), geometry, spec)
 
 
 def _zero_insert(image: np.ndarray, sy: int, sx: int) -> np.ndarray:
@@ -80,25 +110,8 @@ def correlate(engine: Engine, image: np.ndarray, spec: CorrelationSpec, geometry
               float_output: bool) -> np.ndarray:
     """The engine's correlation of ``image`` with stride, dilation, padding and
     transposition around it (see the module docstring)."""
-    shape, call = engine_call(image.shape, spec, geometry)
-    if geometry.is_plain:
-        return engine.correlate(image, call, float_output=float_output)
-    if geometry.transposed:
-        rows, cols = call.kernel.shape
-        py, px = _pads(geometry, call)
-        padded = _ZERO.pad(_zero_insert(image, *geometry.stride), rows - 1, rows - 1, cols - 1, cols - 1)
-        assert padded.shape == shape, (padded.shape, shape)
-        full = _valid(engine, padded, call, float_output)
-        return full[py : full.shape[0] - py, px : full.shape[1] - px]
-    if geometry.padding == "same":
-        out = engine.correlate(image, call, float_output=float_output)
-    else:
-        py, px = _pads(geometry, call)
-        padded = spec.border.pad(image, py, py, px, px, spec.border_value)
-        assert padded.shape == shape, (padded.shape, shape)
-        out = _valid(engine, padded, call, float_output)
-    sy, sx = geometry.stride
-    return out[::sy, ::sx]
+    call = composed(image.shape, spec, geometry)
+    return call.finish(engine.correlate(call.prepare(image), call.spec, float_output=float_output))
 
 
 def alpha_through(alpha: np.ndarray, spec: CorrelationSpec, geometry: Geometry, shape: tuple[int, int]) -> np.ndarray:

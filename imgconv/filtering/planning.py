@@ -23,7 +23,7 @@ from ..errors import UsageError
 from ..geometry import Geometry
 from ..kernels import COMBINE_HELP, ChannelKernels, CombinedKernel, Kernel, load_kernel
 from ..options import FilterOptions
-from .composed import alpha_through, correlate, engine_call
+from .composed import alpha_through, composed, correlate
 from .pixels import attach_alpha, check_image, finish, split_alpha, to_gray
 
 __all__ = ["Plan", "Call", "Explanation", "EngineCall"]
@@ -294,8 +294,8 @@ class Plan:
         shape, dtype = self.shape.source_like(self, colour)
         out = []
         for call in self.shape.calls(self):
-            call_shape, spec = engine_call(shape if call.channel is None else shape[:2], call.spec, self.geometry)
-            out.append(EngineCall(call.label, call_shape, np.dtype(dtype), spec, call.float_output))
+            engine = composed(shape if call.channel is None else shape[:2], call.spec, self.geometry)
+            out.append(EngineCall(call.label, engine.shape, np.dtype(dtype), engine.spec, call.float_output))
         order = {name: i for i, name in enumerate(_RGB)}
         return sorted(out, key=lambda c: order.get(c.label, 0))  # stable: parts keep their order
 
