@@ -10,7 +10,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -163,8 +163,6 @@ def _check_text_keys(obj: dict, origin: str | None) -> None:
 
 def _combined_from_json(obj: dict, origin: str | None, default_name: str) -> Kernel:
     """``{"kernels": [k1, k2, ...], "combine": "magnitude" | "max" | "sum"}``."""
-    from .spec import load_kernel, looks_like_path  # a part may be a spec: the grammar is above this
-
     if obj.get("kernels") is None:
         raise KernelError(
             f'"combine" needs "kernels": the list of kernels to combine (2 to {MAX_PARTS})', origin
@@ -181,22 +179,14 @@ def _combined_from_json(obj: dict, origin: str | None, default_name: str) -> Ker
         raise KernelError(f"kernels must be a list of 2 to {MAX_PARTS} kernels, not {json_type(entries)}", origin)
     if len(entries) > MAX_PARTS:  # before loading them
         raise KernelError(f"a combined kernel has 2 to {MAX_PARTS} kernels, got {len(entries)}", origin)
+    nested = ("kernels", "combine", "channels", "pointwise")
+    refusal = "cannot have channels, pointwise or kernels of its own"
     parts = []
     for i, entry in enumerate(entries, 1):
-        where = f"{origin or 'kernel'}, kernel {i}"
-        if isinstance(entry, str):
-            if looks_like_path(entry.strip()):
-                raise KernelError(f"kernel {i}: give a name, name:key=value or a matrix, not a file", origin)
-            part = load_kernel(entry)
-        elif isinstance(entry, (list, dict)):
-            # refused before recursing: nested "kernels" gave a message naming every level
-            if isinstance(entry, dict) and any(entry.get(key) is not None for key in ("kernels", "combine", "channels", "pointwise")):
-                raise KernelError(f"kernel {i} cannot have channels, pointwise or kernels of its own", origin)
-            part = kernel_from_json(entry, origin=where, default_name=f"kernel-{i}")
-        else:
-            raise KernelError(f"kernel {i} must be a kernel object, a matrix or a name, not {json_type(entry)}", origin)
+        # nested "kernels" are refused before recursing: it gave a message naming every level
+        part = _member(entry, "kernel", i, origin, lambda e: any(e.get(key) is not None for key in nested), refusal)
         if not part.single:
-            raise KernelError(f"kernel {i} cannot have channels, pointwise or kernels of its own", origin)
+            raise KernelError(f"kernel {i} {refusal}", origin)
         parts.append(part)
     return Kernel(
         None,
@@ -211,24 +201,31 @@ def _combined_from_json(obj: dict, origin: str | None, default_name: str) -> Ker
 
 def _channel_kernels(entries: Any, origin: str | None) -> tuple[Kernel, ...]:
     """``channels``: each entry a kernel object, a matrix, or a spec string (``"sobel-x"``)."""
-    from .spec import load_kernel, looks_like_path  # a channel may be a spec: the grammar is above this
-
     if not isinstance(entries, list) or not entries:
         raise KernelError("channels must be a non-empty list, one kernel per colour channel", origin)
-    kernels = []
-    for i, entry in enumerate(entries, 1):
-        where = f"{origin or 'kernel'}, channel {i}"
-        if isinstance(entry, str):
-            if looks_like_path(entry.strip()):
-                raise KernelError(f"channel {i}: give a name, name:key=value or a matrix, not a file", origin)
-            kernels.append(load_kernel(entry))
-        elif isinstance(entry, (list, dict)):
-            if isinstance(entry, dict) and ("channels" in entry or "pointwise" in entry):
-                raise KernelError(f"channel {i} cannot have channels or pointwise of its own", origin)
-            kernels.append(kernel_from_json(entry, origin=where, default_name=f"channel-{i}"))
-        else:
-            raise KernelError(f"channel {i} must be a kernel object, a matrix or a name, not {json_type(entry)}", origin)
+    refusal = "cannot have channels or pointwise of its own"
+    kernels = [
+        _member(entry, "channel", i, origin, lambda e: "channels" in e or "pointwise" in e, refusal)
+        for i, entry in enumerate(entries, 1)
+    ]
     return tuple(kernels)
+
+
+def _member(entry: Any, what: str, i: int, origin: str | None, nests: Callable[[dict], bool], refusal: str) -> Kernel:
+    """Entry ``i`` of a ``kernels`` or ``channels`` list (``what``: "kernel", "channel"): a
+    spec string, a matrix or a kernel object; one that ``nests`` kernels of its own is
+    refused with ``refusal``."""
+    from .spec import load_kernel, looks_like_path  # an entry may be a spec: the grammar is above this
+
+    if isinstance(entry, str):
+        if looks_like_path(entry.strip()):
+            raise KernelError(f"{what} {i}: give a name, name:key=value or a matrix, not a file", origin)
+        return load_kernel(entry)
+    if isinstance(entry, (list, dict)):
+        if isinstance(entry, dict) and nests(entry):
+            raise KernelError(f"{what} {i} {refusal}", origin)
+        return kernel_from_json(entry, origin=f"{origin or 'kernel'}, {what} {i}", default_name=f"{what}-{i}")
+    raise KernelError(f"{what} {i} must be a kernel object, a matrix or a name, not {json_type(entry)}", origin)
 
 
 def _byte_cap() -> str:

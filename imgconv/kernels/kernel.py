@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, ClassVar, NamedTuple
 
 import numpy as np
@@ -253,16 +253,7 @@ class Kernel:
     def _mapped(self, transform: Transform) -> "Kernel":
         """A copy with ``transform(weights, anchor)`` applied to every matrix it holds."""
         weights, anchor = transform(self.weights, self.anchor)  # type: ignore[arg-type]
-        return Kernel(
-            np.ascontiguousarray(weights),
-            divisor=self.divisor,
-            offset=self.offset,
-            anchor=anchor,
-            name=self.name,
-            description=self.description,
-            source=self.source,
-            origin=self.origin,
-        )
+        return replace(self, weights=np.ascontiguousarray(weights), anchor=anchor)
 
     def flipped(self) -> "Kernel":
         """The kernel rotated by 180 degrees with its anchor mirrored.
@@ -399,19 +390,7 @@ class ChannelKernels(Kernel):
         return reach
 
     def _mapped(self, transform: Transform) -> "Kernel":
-        own = super()._mapped(transform)
-        return ChannelKernels(
-            own.weights,
-            divisor=own.divisor,
-            offset=own.offset,
-            anchor=own.anchor,
-            name=self.name,
-            description=self.description,
-            source=self.source,
-            origin=self.origin,
-            channels=tuple(k._mapped(transform) for k in self.channels),
-            pointwise=self.pointwise,
-        )
+        return replace(super()._mapped(transform), channels=tuple(k._mapped(transform) for k in self.channels))
 
     def matrices(self) -> list[np.ndarray]:
         return [self.weights] + [k.weights for k in self.channels]
@@ -462,16 +441,8 @@ class CombinedKernel(Kernel):
     def reach(self, magnitude: float) -> float:
         return float(sum(part.reach(magnitude) for part in self.parts))
 
-    def _mapped(self, transform: Transform) -> "Kernel":
-        return CombinedKernel(
-            None,
-            name=self.name,
-            description=self.description,
-            source=self.source,
-            origin=self.origin,
-            parts=tuple(part._mapped(transform) for part in self.parts),
-            combine=self.combine,
-        )
+    def _mapped(self, transform: Transform) -> "Kernel":  # its own matrix follows its first part
+        return replace(self, weights=None, anchor=None, parts=tuple(part._mapped(transform) for part in self.parts))
 
     def matrices(self) -> list[np.ndarray]:
         return [part.weights for part in self.parts]
