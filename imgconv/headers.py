@@ -6,7 +6,8 @@ few bytes that give the size, the number of frames, the EXIF orientation and the
 model, without decoding a pixel and without any third-party library, so that
 :mod:`imgconv.imageio` can refuse such a file, or an animated or CMYK one, up front.
 
-Formats read here: PNG (and APNG), JPEG, GIF, WebP, TIFF, BMP and PNM. For anything else,
+Formats read here: PNG (and APNG), JPEG, GIF, WebP, TIFF, BMP and PNM, recognised by their
+magic bytes in :data:`imgconv.formats.TABLE`. For anything else,
 or a header too damaged to read, :func:`read_header` returns None and the decoder decides
 (OpenCV keeps its own limit of 2**30 pixels).
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
+
+from .formats import identify
 
 __all__ = ["Header", "read_header", "png_damage", "ORIENTATIONS", "DEFAULT_MAX_PIXELS"]
 
@@ -77,21 +80,8 @@ def read_header(data: bytes) -> Header | None:
 
 
 def _reader_for(data: bytes):  # noqa: ANN202
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return _png
-    if data.startswith(b"\xff\xd8"):
-        return _jpeg
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return _gif
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return _webp
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return _tiff_file
-    if data.startswith(b"BM"):
-        return _bmp
-    if data[:2] in (b"P1", b"P2", b"P3", b"P4", b"P5", b"P6"):
-        return _pnm
-    return None
+    fmt = identify(data)
+    return None if fmt is None else _READERS.get(fmt.name)
 
 
 # -- PNG ----------------------------------------------------------------------------------
@@ -335,3 +325,17 @@ def _pnm(data: bytes) -> Header:
     if match is None:
         raise ValueError("no PNM size")
     return Header("pgm" if data[1:2] in b"125" else "ppm", int(match[1]), int(match[2]))
+
+
+_READERS = {
+    "png": _png,
+    "jpg": _jpeg,
+    "gif": _gif,
+    "webp": _webp,
+    "tiff": _tiff_file,
+    "bmp": _bmp,
+    "pgm": _pnm,
+    "ppm": _pnm,
+    "pbm": _pnm,
+}
+"""The header reader of each format of :data:`imgconv.formats.TABLE` read here, by name."""

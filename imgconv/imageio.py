@@ -10,6 +10,9 @@
   into place, so no partial file is ever left behind. An existing output is only replaced
   when asked (``overwrite=True``), and a rename never follows a symlink at the output.
 * ``-`` means standard input / standard output.
+
+What each format is (extensions, magic bytes, what it holds) is :mod:`imgconv.formats`'s
+table; ``FORMATS``, ``format_for`` and ``sniff_format`` are re-exported from there.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import BinaryIO
 import numpy as np
 
 from ._cv import cv2, native_stderr_silenced
+from .dtypes import DTYPE_NAMES, supported
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, UsageError
+from .formats import FORMAT_NAMES, FORMATS, TABLE, Format, format_for, sniff_format  # noqa: F401 - re-exported
 from .headers import DEFAULT_MAX_PIXELS, png_damage, read_header
 
 __all__ = [
@@ -40,70 +45,6 @@ __all__ = [
     "format_for",
     "sniff_format",
 ]
-
-
-@dataclass(frozen=True)
-class Format:
-    name: str
-    extension: str  # what cv2.imencode is given
-    dtypes: tuple[str, ...]
-    channels: tuple[int, ...]
-
-
-FORMATS: dict[str, Format] = {
-    "png": Format("png", ".png", ("uint8", "uint16"), (1, 3, 4)),
-    "jpg": Format("jpg", ".jpg", ("uint8",), (1, 3)),
-    "tiff": Format("tiff", ".tiff", ("uint8", "uint16", "float32"), (1, 3, 4)),
-    "bmp": Format("bmp", ".bmp", ("uint8",), (1, 3)),
-    "webp": Format("webp", ".webp", ("uint8",), (1, 3, 4)),
-    "pgm": Format("pgm", ".pgm", ("uint8", "uint16"), (1,)),
-    "ppm": Format("ppm", ".ppm", ("uint8", "uint16"), (3,)),
-}
-_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "pnm": "ppm", "pbm": "pgm"}
-FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
-
-
-def format_for(name: str | None, *, path: str | os.PathLike | None = None) -> Format:
-    """The output format called ``name``, or the one a path's extension names.
-
-    >>> format_for(None, path="out.JPEG").name
-    'jpg'
-    """
-    if name is None:
-        ext = os.path.splitext(os.fsdecode(path or ""))[1].lower().lstrip(".")
-        if not ext:
-            raise UsageError(
-                f"cannot tell the image format from {os.fsdecode(path or '-')!r}; "
-                f"give --format ({', '.join(FORMAT_NAMES)})"
-            )
-        name = ext
-    key = _ALIASES.get(name.lower().lstrip("."), name.lower().lstrip("."))
-    if key not in FORMATS:
-        raise UsageError(f"unknown image format {name!r}; expected one of: {', '.join(FORMAT_NAMES)}")
-    return FORMATS[key]
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The format of encoded image bytes, from their first bytes (None if unknown).
-
-    >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n....")
-    'png'
-    """
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if data.startswith(b"BM"):
-        return "bmp"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[:2] in (b"P2", b"P5"):
-        return "pgm"
-    if data[:2] in (b"P3", b"P6"):
-        return "ppm"
-    return None
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -211,8 +152,10 @@ def decode_image(
                 image = _truncated(data, damage, name, reading.allow_truncated)
             else:
                 raise ImageReadError(damage or _undecodable_reason(data), name)
-    if image.dtype not in (np.uint8, np.uint16, np.float32):
-        raise ImageReadError(f"{image.dtype} samples are not supported (uint8, uint16 and float32 are)", name)
+    if not supported(image.dtype):
+        raise ImageReadError(
+            f"{image.dtype} samples are not supported ({', '.join(DTYPE_NAMES[:-1])} and {DTYPE_NAMES[-1]} are)", name
+        )
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if reading.orient and header is not None and header.orientation != 1:
@@ -223,7 +166,7 @@ def decode_image(
 
 
 def _label(kind: str) -> str:
-    return {"jpg": "JPEG", "webp": "WebP"}.get(kind, kind.upper())
+    return TABLE[kind].label
 
 
 def _check_header(header, name, max_pixels: int | None) -> None:  # noqa: ANN001
@@ -409,7 +352,7 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
         image = _swap_red_blue(image)
     try:
         with native_stderr_silenced():
-            ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image))
+            ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image), list(fmt.encode_params))
     except cv2().error as error:
         raise ImageWriteError(f"cannot encode as {fmt.name}: {str(error).strip().splitlines()[-1]}", name) from None
     if not ok:

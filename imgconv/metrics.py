@@ -38,6 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .dtypes import integer_max, white_level
 from .errors import ImgconvError, UsageError, display_path
 
 __all__ = [
@@ -188,7 +189,8 @@ def within_tolerance(metrics: dict[str, Any], tolerance: float = 0) -> bool:
 
 
 def peak_value(dtype: np.dtype | type) -> float:
-    """The PSNR peak and SSIM data range of a dtype: its maximum; 1.0 for float.
+    """The PSNR peak and SSIM data range of a dtype: its white level (:mod:`imgconv.dtypes`),
+    the maximum of an unsigned type and 1.0 for float (of any width).
 
     Signed integers use their whole range (max - min).
 
@@ -197,9 +199,9 @@ def peak_value(dtype: np.dtype | type) -> float:
     """
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
-        return 1.0
+        return white_level(dtype)
     if dtype.kind == "u":
-        return int(np.iinfo(dtype).max)
+        return integer_max(dtype)
     if dtype.kind == "i":
         info = np.iinfo(dtype)
         return int(info.max) - int(info.min)

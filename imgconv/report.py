@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .dtypes import white_level
 from .metrics import check_comparable, absolute_difference, peak_value
 
 __all__ = ["heatmap", "heatmap_scale", "html_report", "HEATMAP_MIN_HEIGHT"]
@@ -317,14 +318,15 @@ def _png_uri(data: bytes) -> str:
 
 def _for_display(image: np.ndarray, peak: float) -> np.ndarray:
     """An 8-bit copy to look at: uint16 / 257, float scaled by ``peak`` and clipped."""
+    white = white_level(np.uint8)
     if image.dtype == np.uint8:
         return image
-    if image.dtype == np.uint16:
-        return np.rint(image / 257.0).astype(np.uint8)
+    if image.dtype == np.uint16:  # white to white: / 257.0
+        return np.rint(image / (white_level(np.uint16) / white)).astype(np.uint8)
     values = np.nan_to_num(image.astype(np.float64), nan=0.0, posinf=peak, neginf=0.0)
     if image.dtype.kind == "i":  # signed: the bottom of the range is black
         values = values - np.iinfo(image.dtype).min
-    return np.rint(np.clip(values / peak, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return np.rint(np.clip(values / peak, 0.0, 1.0) * white).astype(np.uint8)
 
 
 def _columns(image: np.ndarray, heatmap: np.ndarray) -> str:

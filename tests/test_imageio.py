@@ -21,6 +21,7 @@ import pytest
 
 from imgconv import imageio
 from imgconv.errors import ImageReadError, ImageWriteError, OutputExistsError, UsageError
+from imgconv.headers import read_header
 from imgconv.imageio import (
     decode_image,
     encode_image,
@@ -698,6 +699,32 @@ def test_sniff_format_of_big_endian_tiff_and_unknowns() -> None:
     assert sniff_format(b"") is None
     assert sniff_format(b"RIFF\x00\x00\x00\x00WAVE") is None
     assert sniff_format(b"\x89PN") is None
+
+
+def test_sniff_format_names_only_formats_imgconv_writes() -> None:
+    # GIF and PBM headers are read (for the pixel limit), but an output never takes their format
+    assert sniff_format(b"GIF89a\x01\x00\x01\x00\x00") is None
+    assert sniff_format(b"P4\n3 5\n\x00") is None
+    assert read_header(b"P4\n3 5\n\x00").format == "ppm"  # as it always was
+    assert read_header(b"P1\n3 5\n0").format == "pgm"
+
+
+def test_format_table_agrees_with_the_rest() -> None:
+    from imgconv import formats, jobs
+    from imgconv.dtypes import DTYPE_NAMES
+
+    assert formats.IMAGE_EXTENSIONS == jobs.IMAGE_EXTENSIONS
+    for fmt in formats.TABLE.values():
+        assert set(fmt.dtypes) <= set(DTYPE_NAMES), fmt.name
+        assert all(ext == ext.lower() and ext.startswith(".") for ext in (*fmt.extensions, *fmt.input_extensions))
+        if fmt.writable:
+            assert fmt.extension == "." + fmt.name and format_for(fmt.name) is fmt
+    every = [ext for fmt in formats.TABLE.values() for ext in (*fmt.extensions, *fmt.input_extensions)]
+    assert len(every) == len(set(every))  # an extension means one format
+    assert format_for("pbm").name == "pgm" and format_for("pnm").name == "ppm"
+    for ext in (".jfif", ".dib", ".pxm", ".gif", ".ras"):  # read from folders, never named as outputs
+        with pytest.raises(UsageError, match="unknown image format"):
+            format_for(None, path="x" + ext)
 
 
 @pytest.mark.parametrize("fmt", ["png", "jpg", "tiff", "bmp", "webp"])
