@@ -4,7 +4,7 @@ Run ``imgconv bench`` or ``python benchmarks/engines.py`` (``--quick`` for a sub
 and 2048x2048, grey and RGB, uint8) and kernel (3x3 Sobel, 3x3 sharpen, 5x5 Gaussian,
 15x15 box, 31x31 Gaussian, 31x31 random) it prints the median time of:
 
-* ``numpy``: :class:`imgconv.engines.numpy_engine.NumpyEngine` with its default
+* ``numpy``: :class:`imgconv.engines.numpy.NumpyEngine` with its default
   threads, and ``np-1t`` with one thread, and the route it chose;
 * ``f2d``: ``cv2.filter2D`` with OpenCV's default threads, ``f2d-1t`` after
   ``cv2.setNumThreads(1)``;
@@ -48,13 +48,15 @@ import tracemalloc
 
 import numpy as np
 
-import cv2
-
 import imgconv
+from imgconv._cv import cv2 as _opencv
 from imgconv.borders import get_border
 from imgconv.engines.base import CorrelationSpec
-from imgconv.engines.numpy_engine import NumpyEngine, _analyse
+from imgconv.engines.numpy import NumpyEngine
 from imgconv.engines.opencv import OpenCVEngine
+from imgconv.kernels import Kernel
+
+cv2 = _opencv()  # the one place cv2 is imported is imgconv._cv
 
 try:
     import scipy.ndimage as ndimage
@@ -125,11 +127,10 @@ def scipy_time(image: np.ndarray, weights: np.ndarray, slow: bool) -> float | No
 
 
 def separable_factors(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    factors = _analyse(weights).factors
+    factors = Kernel(weights.astype(np.float64)).factors()  # outer(column, row) == weights
     if factors is None:
         return None
-    c, r = factors
-    return r.astype(np.float32), c.astype(np.float32)
+    return factors.row.astype(np.float32), factors.column.astype(np.float32)
 
 
 def mark(ratio: float | list[float] | None, limit: float) -> str:
@@ -232,7 +233,7 @@ def memory_check(kernels: list[str]) -> list[str]:
     lines = []
     for name in kernels:
         result = subprocess.run(
-            [sys.executable, "-m", "imgconv.bench", "--memory-of", name], capture_output=True, text=True, check=True
+            [sys.executable, "-m", "imgconv.bench", "--memory-peak-of", name], capture_output=True, text=True, check=True
         )
         peak = int(result.stdout.split()[-1])
         verdict = "met" if peak <= limit else "MISSED"
@@ -249,10 +250,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a subset: fewer kernels, 512 and one 2048 image")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per engine and case")
     parser.add_argument("--no-memory", action="store_true", help="skip the 4096x4096 memory check")
-    parser.add_argument("--memory-of", metavar="KERNEL", help=argparse.SUPPRESS)  # one cold measurement
+    parser.add_argument("--memory-peak-of", metavar="KERNEL",
+                        help="internal: print the peak bytes of one cold call (the memory check runs each "
+                             "kernel so, in a fresh process)")
     args = parser.parse_args(argv)
-    if args.memory_of:
-        print(memory_peak(args.memory_of))
+    if args.memory_peak_of:
+        print(memory_peak(args.memory_peak_of))
         return 0
     kernels = [k for k in KERNELS if not args.quick or k in QUICK]
     cases = [(s, c) for s in (512, 2048) for c in (1, 3)]

@@ -19,7 +19,7 @@ import pytest
 
 import imgconv
 import imgconv.filtering as filtering
-from imgconv.engines.numpy_engine import NumpyEngine
+from imgconv.engines.numpy import NumpyEngine
 from imgconv.options import FilterOptions
 
 

@@ -23,9 +23,12 @@ from hypothesis import strategies as st
 import imgconv
 from imgconv.borders import BORDER_NAMES, get_border
 from imgconv.engines import ENGINE_NAMES, get_engine
-from imgconv.engines import numpy_engine as ne
+from imgconv.engines.numpy import engine as numpy_engine
+from imgconv.engines.numpy import tuning
+from imgconv.engines.numpy.fft import FFTRoute
+from imgconv.engines.numpy.route import Route
 from imgconv.engines.base import CorrelationSpec
-from imgconv.engines.numpy_engine import STRATEGIES, NumpyEngine
+from imgconv.engines.numpy import STRATEGIES, NumpyEngine
 from imgconv.engines.opencv import OpenCVEngine
 
 CV2 = OpenCVEngine()
@@ -282,7 +285,7 @@ def test_non_contiguous_images():
 def test_replay_indices_in_either_width(monkeypatch, border, limit):
     """The replay's source indices, int32 or int64, reach the right pixels (a sparse
     float kernel on uint8: OpenCV's own arithmetic decides its roundings)."""
-    monkeypatch.setattr(ne, "_INT32_INDICES", limit)
+    monkeypatch.setattr(tuning, "INT32_INDICES", limit)
     rng = np.random.default_rng(23)
     image = random_image(rng, (40, 30, 3), np.uint8)
     kernel = rng.standard_normal((5, 4)) * (rng.random((5, 4)) < 0.6)
@@ -295,13 +298,13 @@ def test_replay_indices_in_either_width(monkeypatch, border, limit):
 def test_many_bands_and_threads(monkeypatch):
     """Tiny bands (the separable routes carry rows from band to band; the matmul route's
     column pass in products of a few rows, with a remainder) and two threads."""
-    monkeypatch.setattr(ne, "_BAND_BYTES", 3000)
-    monkeypatch.setattr(ne, "_MATMUL_ROWS", 5)
-    monkeypatch.setattr(ne, "_MATMUL_COL_ROWS", 2)  # two products of 2 rows and one of 1 per band
-    monkeypatch.setattr(ne._Route, "thread_min_ns", 0)
-    monkeypatch.setattr(ne._FFTRoute, "thread_min_ns", 0)
-    monkeypatch.setattr(ne, "_FFT_THREAD_MIN_NS", 0)
-    monkeypatch.setattr(ne, "_PLANS", {})
+    monkeypatch.setattr(tuning, "BAND_BYTES", 3000)
+    monkeypatch.setattr(tuning, "MATMUL_ROWS", 5)
+    monkeypatch.setattr(tuning, "MATMUL_COL_ROWS", 2)  # two products of 2 rows and one of 1 per band
+    monkeypatch.setattr(Route, "thread_min_ns", 0)
+    monkeypatch.setattr(FFTRoute, "thread_min_ns", 0)
+    monkeypatch.setattr(tuning, "FFT_THREAD_MIN_NS", 0)
+    monkeypatch.setattr(numpy_engine, "_PLANS", {})
     rng = np.random.default_rng(5)
     for dtype, channels, (name, (kernel, anchor)) in itertools.product(DTYPES, (1, 3), KERNELS.items()):
         image = random_image(rng, (61, 37, channels) if channels > 1 else (61, 37), dtype)
@@ -599,7 +602,7 @@ def test_fft_route_is_not_disturbed_by_what_an_earlier_call_left_in_its_buffers(
 
 
 def test_fft_tiles_for_threads_only_where_the_call_is_shared_out():
-    """A call too small for threads (``_Route.workers`` is 1) gets the tiles that are
+    """A call too small for threads (``Route.workers`` is 1) gets the tiles that are
     best on one thread, not ones cut so that two threads would each have some."""
     rng = np.random.default_rng(13)
     spec = spec_for(rng.random((31, 31)) / 480)
@@ -609,4 +612,4 @@ def test_fft_tiles_for_threads_only_where_the_call_is_shared_out():
         if workers == 1:
             assert (two.tile_h, two.tile_w) == (one.tile_h, one.tile_w), shape
         else:
-            assert two.cost() >= ne._FFT_THREAD_MIN_NS
+            assert two.cost() >= tuning.FFT_THREAD_MIN_NS

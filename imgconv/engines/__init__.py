@@ -21,7 +21,7 @@ def get_engine(name: str) -> Engine:
 
         return OpenCVEngine()
     if name == "numpy":
-        from .numpy_engine import NumpyEngine
+        from .numpy import NumpyEngine
 
         return NumpyEngine()
     raise UsageError(f"unknown engine {name!r}; expected one of: {', '.join(ENGINE_NAMES)}")
