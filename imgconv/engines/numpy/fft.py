@@ -65,9 +65,7 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
     only where the call is large enough to be shared out at all: where even its cheapest
     size is estimated at ``tuning.FFT_THREAD_MIN_NS`` or more (:meth:`Route.workers` then agrees,
     as the size chosen costs at least that). Below, the tiles run on one thread and the
-    cheapest size is best (measured: 384x384 grey in 160x432 tiles took 1.12x as long as
-    in one 432x432; 640x640 in 256x256 tiles on two threads, estimated just above the
-    threshold, 1.1x as long as in 675x192 ones, the cheapest, estimated just below it).
+    cheapest size is best (the measurements: docs/numpy-engine.md).
     """
     if threads > 1 and _choose_tiles(height, width, channels, kh, kw, 1, itemsize)[2] < tuning.FFT_THREAD_MIN_NS:
         threads = 1
@@ -79,9 +77,8 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
         for lw in widths:
             if lh * lw > 1 << 20 and (lh, lw) != (heights[0], widths[0]):
                 continue
-            # float32 transforms of all channels together slow down by half or more once
-            # they outgrow the L2 cache (measured: 3 x 384 x 384 took 2.3x as long as
-            # 3 x 128 x 256 per pixel); see tuning.FFT_TILE_ELEMS
+            # float32 transforms of all channels together slow down once they outgrow the
+            # L2 cache: tuning.FFT_TILE_ELEMS
             if itemsize == 4 and channels * lh * lw > tuning.FFT_TILE_ELEMS and (lh, lw) != (heights[0], widths[0]):
                 continue
             cost = _tile_cost(height, width, channels, kh, kw, lh, lw, itemsize)
@@ -162,10 +159,7 @@ class FFTRoute(Route):
             self._spectrum = np.conj(f).astype(self.complex)
         return self._spectrum
 
-    def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
-            x1: int | None = None) -> None:
-        pad = self.padder()
-        replay = self.replay(image, pad)
+    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         lh, lw, kh, kw, C = self.tile_h, self.tile_w, self.kh, self.kw, self.channels
         th, tw = lh - kh + 1, lw - kw + 1
         spectrum = self.spectrum()
@@ -173,21 +167,18 @@ class FFTRoute(Route):
         band = scratch("fft-band", lh * wp * C, image.dtype).reshape(lh, wp, C)
         # beyond a tile's data (a partial tile at the image's end) the block is zeroed:
         # leftovers only reach dropped outputs in exact arithmetic (the transforms are
-        # circular), but their rounding noise reaches every output, and a float image of
-        # 1e30 left before made a later 16-bit call off by up to 65535
+        # circular), but their rounding noise reaches every output (a float image of 1e30
+        # filtered before once made a later 16-bit call off by up to 65535)
         work, cplx, norm = self.work, self.complex, self.norm
         block = scratch(f"fft-block-{work}", C * lh * lw, work).reshape(C, lh, lw)
         # the transforms write into reused buffers (fresh ones cost as much as the FFTs),
-        # in place: the spectrum in one, the result in the block. Two buffers of a tile
-        # instead of four, so that larger tiles fit (tuning.FFT_TILE_ELEMS); at the same tiles
-        # this alone measured 0.96-1.03x the time (paired runs, in shuffled order)
+        # in place: the spectrum in one, the result in the block (two buffers of a tile,
+        # not four, so that larger tiles fit: tuning.FFT_TILE_ELEMS)
         freq = scratch(f"fft-freq-{work}", C * lh * (lw // 2 + 1), cplx).reshape(C, lh, lw // 2 + 1)
         result = block.reshape(-1)[: C * th * lw].reshape(C, th, lw)
-        for r0 in range(y0, y1, th):
-            h = min(th, y1 - r0)
+
+        def compute(r0: int, h: int) -> None:
             pad.fill(band, image, r0, r0 + h + kh - 1)
-            if replay:
-                replay.start_rows(r0, r0 + h)
             for c0 in range(x0, self.width if x1 is None else x1, tw):
                 w = min(tw, self.width - c0)
                 tile = band[: h + kh - 1, c0 : c0 + w + kw - 1].transpose(2, 0, 1)
@@ -211,5 +202,5 @@ class FFTRoute(Route):
                     if self.delta:
                         values += self.delta
                     self.finish_float(values, target, replay=replay, y0=r0, x0=c0)
-        if replay:
-            replay.apply(out)
+
+        return compute

@@ -54,26 +54,17 @@ class ShiftRoute(Route):
             how = f"{len(self.info.terms)} weights in {passes_text(ops(self.groups), self.work.name)}"
         return f"shift-and-add, {how}, in {self.rows}-row bands"
 
-    def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
-            x1: int | None = None) -> None:
-        pad = self.padder()
-        replay = self.replay(image, pad)
+    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
         work = self.work
         flat, band = self.flat_band(work, rows)
         acc = scratch("acc", rows * S, np.float32 if self.faithful else work)
         tmp = scratch("tmp", (rows + kh - 1) * S + (self.kw - 1) * C, work)  # a band: see Scaled
-        for r0 in range(y0, y1, rows):
-            h = min(rows, y1 - r0)
+
+        def compute(r0: int, h: int) -> None:
             size = h * S
             pad.fill(band, image, r0, r0 + h + kh - 1)
-            if replay:
-                replay.start_rows(r0, r0 + h)
-
-            def at(base, key, size=size):  # noqa: ANN001, ANN202
-                start = key[0] * S + key[1] * C
-                return base[start : start + size]
-
+            at = self.cell_at(size)
             view = functools.partial(at, flat)
             a, t = acc[:size], tmp[:size]
             if self.faithful:
@@ -90,8 +81,8 @@ class ShiftRoute(Route):
                     np.add(a, work.type(self.delta), out=a)
             self.finish_float(a, out[r0 : r0 + h].reshape(h, -1), scratch=t if t.dtype == a.dtype else None,
                               replay=replay, y0=r0, stride=S)
-        if replay:
-            replay.apply(out)
+
+        return compute
 
 
 class IntegerRoute(Route):
@@ -131,27 +122,18 @@ class IntegerRoute(Route):
             f"{passes_text(ops(self.groups), self.acc_type.name)}, in {self.rows}-row bands"
         )
 
-    def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
-            x1: int | None = None) -> None:
-        pad = self.padder()
-        replay = self.replay(image, pad)
-        rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
+    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+        rows, kh, S = self.rows, self.kh, self.padded_elems
         flat, band = self.flat_band(self.acc_type, rows)
         acc = scratch("acc", rows * S, self.acc_type)
         tmp = scratch("tmp", rows * S, self.acc_type)
-        for r0 in range(y0, y1, rows):
-            h = min(rows, y1 - r0)
+
+        def compute(r0: int, h: int) -> None:
             size = h * S
             pad.fill(band, image, r0, r0 + h + kh - 1)
-            if replay:
-                replay.start_rows(r0, r0 + h)
-
-            def view(key, size=size):  # noqa: ANN001, ANN202
-                start = key[0] * S + key[1] * C
-                return flat[start : start + size]
-
+            view = functools.partial(self.cell_at(size), flat)
             combine(self.groups, view, acc[:size], tmp[:size], int)
             target = out[r0 : r0 + h].reshape(h, -1)
             self.finisher(acc[:size], tmp[:size], target, replay=replay, y0=r0, stride=S)
-        if replay:
-            replay.apply(out)
+
+        return compute

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ...dtypes import integer_max
@@ -67,6 +69,17 @@ class Route:
         flat = scratch("band", n * self.padded_elems + (self.kw - 1) * self.channels, work)
         flat[n * self.padded_elems :] = 0
         return flat, flat[: n * self.padded_elems].reshape(n, self.width + self.kw - 1, self.channels)
+
+    def cell_at(self, size: int) -> Callable[[np.ndarray, tuple[int, int]], np.ndarray]:
+        """``at(base, (dy, dx))``: the ``size`` elements of the flat band ``base`` that kernel
+        cell ``(dy, dx)`` multiplies (a contiguous slice: see the class docstring)."""
+        S, C = self.padded_elems, self.channels
+
+        def at(base: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+            start = key[0] * S + key[1] * C
+            return base[start : start + size]
+
+        return at
 
     def padder(self) -> Padder:
         """The padding geometry of this call (computed once per plan)."""
@@ -207,7 +220,30 @@ class Route:
 
     def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
             x1: int | None = None) -> None:
-        """Compute output rows ``y0 .. y1-1`` (band routes: all columns) into ``out``."""
+        """Compute output rows ``y0 .. y1-1`` into ``out`` (the FFT route: only columns
+        ``x0 .. x1-1``): the one band loop of every route.
+
+        The route's :meth:`bands` makes the buffers of this call and fills and computes
+        each band of rows; the replay, if any, takes each band's row tails and at the end
+        recomputes the values it collected with OpenCV's arithmetic.
+        """
+        pad = self.padder()
+        replay = self.replay(image, pad)
+        band = self.bands(image, out, pad, replay, x0, x1)
+        step = self.row_chunk()
+        for r0 in range(y0, y1, step):
+            h = min(step, y1 - r0)
+            if replay:
+                replay.start_rows(r0, r0 + h)
+            band(r0, h)
+        if replay:
+            replay.apply(out)
+
+    def bands(self, image: np.ndarray, out: np.ndarray, pad: Padder, replay: Replay | None,
+              x0: int, x1: int | None) -> Callable[[int, int], None]:
+        """What each route does differently in :meth:`run`: its buffers for this call, and
+        ``band(r0, h)``, which fills the padded rows of output rows ``r0 .. r0+h-1`` and
+        computes them into ``out``."""
         raise NotImplementedError
 
 

@@ -78,23 +78,19 @@ class SeparableRoute(Route):
             f"{self.work.name}, in {self.rows}-row bands"
         )
 
-    def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
-            x1: int | None = None) -> None:
-        pad = self.padder()
-        replay = self.replay(image, pad)
+    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
         flat, band = self.flat_band(self.work, rows)
         hpass = scratch("hpass", (rows + kh - 1) * S, self.work)
         acc = scratch("acc", rows * S, self.work)
         tmp = scratch("tmp", (rows + kh - 1) * S + (self.kw - 1) * C, self.work)  # see Scaled
         carried = 0  # rows at the top of the horizontal pass kept from the band before
-        for r0 in range(y0, y1, rows):
-            h = min(rows, y1 - r0)
+
+        def compute(r0: int, h: int) -> None:
+            nonlocal carried
             n = (h + kh - 1) * S
             size = h * S
             pad.fill(band[carried:], image, r0 + carried, r0 + h + kh - 1)
-            if replay:
-                replay.start_rows(r0, r0 + h)
             if self.row_identity:
                 horizontal = flat[:n]
             else:
@@ -106,7 +102,7 @@ class SeparableRoute(Route):
 
                 source = flat[first : n + (self.kw - 1) * C]
                 combine(self.row_groups, functools.partial(at_row, source), horizontal[first:],
-                         tmp[: n - first], self.cast, self.scaled(source, at_row, tmp))
+                        tmp[: n - first], self.cast, self.scaled(source, at_row, tmp))
             if self.col_identity:
                 a = horizontal[:size]
             else:
@@ -117,7 +113,7 @@ class SeparableRoute(Route):
 
                 source = horizontal[:n]
                 combine(self.col_groups, functools.partial(at_col, source), a, tmp[:size], self.cast,
-                         self.scaled(source, at_col, tmp))
+                        self.scaled(source, at_col, tmp))
             target = out[r0 : r0 + h].reshape(h, -1)
             if self.integer:
                 self.finisher(a, tmp[:size], target, replay=replay, y0=r0, stride=S)
@@ -128,8 +124,8 @@ class SeparableRoute(Route):
             if kh > 1:  # the next band's first kh - 1 padded rows are this band's last
                 horizontal[: (kh - 1) * S] = horizontal[size:n]
                 carried = kh - 1
-        if replay:
-            replay.apply(out)
+
+        return compute
 
 
 class MatmulRoute(Route):
@@ -203,12 +199,9 @@ class MatmulRoute(Route):
             f"products (BLAS), in {self.rows}-row bands"
         )
 
-    def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
-            x1: int | None = None) -> None:
-        pad = self.padder()
-        replay = self.replay(image, pad)
+    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, kw, C = self.rows, self.kh, self.kw, self.channels
-        block, blocks, columns, pw = self.block, self.blocks, self.columns, self.plane_width
+        columns, pw = self.columns, self.plane_width
         n = rows + kh - 1
         work = self.work
         planes = scratch("mm-planes", C * n * pw, work).reshape(C, n, pw)
@@ -217,34 +210,14 @@ class MatmulRoute(Route):
         hpass = scratch("mm-rows", C * n * columns, work).reshape(C, n, columns)
         acc = scratch("mm-acc", rows * columns, work).reshape(rows, columns)
         tmp = scratch("mm-tmp", rows * columns, work).reshape(rows, columns)
-        item = planes.itemsize
         carried = 0  # rows at the top of the row pass kept from the band before
-        for r0 in range(y0, y1, rows):
-            h = min(rows, y1 - r0)
+
+        def compute(r0: int, h: int) -> None:
+            nonlocal carried
             m = h + kh - 1
             pad.fill(band[carried:], image, r0 + carried, r0 + m)
-            if replay:
-                replay.start_rows(r0, r0 + h)
             for ch in range(C):
-                windows = np.lib.stride_tricks.as_strided(
-                    planes[ch, carried:], shape=(blocks, m - carried, block + kw - 1),
-                    strides=(block * item, pw * item, item),
-                )
-                new_rows = hpass[ch, carried:m].reshape(m - carried, blocks, block).transpose(1, 0, 2)
-                np.matmul(windows, self.row_matrix, out=new_rows)
-                a = acc[:h]
-                cb, cr = self.col_block, self.col_rows
-                for y, rs in ((0, h - h % cr), (h - h % cr, h % cr)):  # whole blocks of cr rows, the rest
-                    if not rs:
-                        continue
-                    nb = -(-rs // cr)
-                    k = min(rs, cr)
-                    sources = np.lib.stride_tricks.as_strided(
-                        hpass[ch, y:], shape=(nb, columns // cb, k + kh - 1, cb),
-                        strides=(cr * columns * item, cb * item, columns * item, item),
-                    )
-                    results = a[y : y + rs].reshape(nb, k, columns // cb, cb).transpose(0, 2, 1, 3)
-                    np.matmul(self.col_matrix[:k, : k + kh - 1], sources, out=results)
+                a = self._products(planes[ch], hpass[ch], acc[:h], carried, h)
                 target = out[r0 : r0 + h, :, ch]
                 flat, spare = a.reshape(-1), tmp[:h].reshape(-1)
                 if self.exact:
@@ -257,5 +230,30 @@ class MatmulRoute(Route):
             if kh > 1:  # the next band's first kh - 1 padded rows are this band's last
                 hpass[:, : kh - 1] = hpass[:, h:m]
                 carried = kh - 1
-        if replay:
-            replay.apply(out)
+
+        return compute
+
+    def _products(self, plane: np.ndarray, hpass: np.ndarray, a: np.ndarray, carried: int, h: int) -> np.ndarray:
+        """One channel's band: the row pass of its new padded rows into ``hpass``, then the
+        column pass of ``h`` output rows into ``a``, both as batched matrix products."""
+        kh, kw, block, columns, item = self.kh, self.kw, self.block, self.columns, plane.itemsize
+        m = h + kh - 1
+        windows = np.lib.stride_tricks.as_strided(
+            plane[carried:], shape=(self.blocks, m - carried, block + kw - 1),
+            strides=(block * item, self.plane_width * item, item),
+        )
+        new_rows = hpass[carried:m].reshape(m - carried, self.blocks, block).transpose(1, 0, 2)
+        np.matmul(windows, self.row_matrix, out=new_rows)
+        cb, cr = self.col_block, self.col_rows
+        for y, rs in ((0, h - h % cr), (h - h % cr, h % cr)):  # whole blocks of cr rows, the rest
+            if not rs:
+                continue
+            nb = -(-rs // cr)
+            k = min(rs, cr)
+            sources = np.lib.stride_tricks.as_strided(
+                hpass[y:], shape=(nb, columns // cb, k + kh - 1, cb),
+                strides=(cr * columns * item, cb * item, columns * item, item),
+            )
+            results = a[y : y + rs].reshape(nb, k, columns // cb, cb).transpose(0, 2, 1, 3)
+            np.matmul(self.col_matrix[:k, : k + kh - 1], sources, out=results)
+        return a

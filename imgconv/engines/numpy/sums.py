@@ -70,8 +70,8 @@ def combine(groups: tuple[Group, ...], view, out, tmp, cast, scaled=None) -> Non
 class Scaled:
     """``factor -> view``: the views of ``factor * source`` for :func:`combine`, where
     ``at(base, key)`` is the view ``key`` of ``base``, written into ``buf``: the
-    combination's ``tmp``, which only a group of its own uses (a buffer of its own took
-    1.1-1.2x the time of the old order on small kernels: one more band in the caches)."""
+    combination's ``tmp``, which only a group of its own uses (a buffer of its own would be
+    one more band in the caches)."""
 
     def __init__(self, source: np.ndarray, at, buf: np.ndarray) -> None:  # noqa: ANN001
         self.source, self.at = source, at
