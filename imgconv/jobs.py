@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator, Literal, Sequence
 
-from .errors import ImageReadError, ImageWriteError, ImgconvError, InternalError, UsageError
+from .errors import ImageReadError, ImageWriteError, ImgconvError, InternalError, UsageError, debugging
 from .imageio import (
     ReadOptions,
     decode_image,
@@ -495,7 +495,7 @@ def run_job(
     except MemoryError:
         return result("failed", ImageReadError("not enough memory to filter this image", job.input))
     except Exception as error:  # noqa: BLE001 - a bug on one file must not end the batch
-        if os.environ.get("IMGCONV_DEBUG"):
+        if debugging():
             raise
         return result("failed", InternalError.of(error, job.input))
     return result("done")
