@@ -62,7 +62,7 @@ def test_tolerance_without_both_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_float_results_are_compared_relatively() -> None:
-    from imgconv.jobs import compare_engines
+    from imgconv.batch import compare_engines
 
     a = np.array([[1000.0, 0.5]], np.float32)
     assert compare_engines(a, a * np.float32(1 + 5e-6))["agree"] is True  # 5e-6 relative
@@ -71,7 +71,7 @@ def test_float_results_are_compared_relatively() -> None:
 
 
 def test_float_results_are_relative_to_what_the_sums_reach() -> None:
-    from imgconv.jobs import compare_engines
+    from imgconv.batch import compare_engines
 
     # a zero-sum kernel on a flat area: results near 0 from terms of up to 1e4
     a = np.array([[0.25, -0.5, 3000.0]], np.float32)

@@ -127,7 +127,7 @@ def apply_command(
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
     from .._cpus import usable_cpus
-    from ..jobs import STDIO, JobSettings, find_inputs, nothing_found, plan_jobs, run_jobs
+    from ..batch import STDIO, JobSettings, find_inputs, nothing_found, plan_jobs, run_jobs
     from ..kernels import load_kernel_chain
     from ..options import FilterOptions
 
