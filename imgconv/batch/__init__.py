@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .compare import compare_engines
 from .inputs import IMAGE_EXTENSIONS, STDIO, Source, find_inputs, nothing_found
-from .plan import Job, default_output, plan_jobs, writable_name
+from .plan import Job, default_output, plan_jobs, same_file, writable_name
 from .run import JobResult, JobSettings, run_job, run_jobs
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "find_inputs",
     "nothing_found",
     "plan_jobs",
+    "same_file",
     "run_job",
     "run_jobs",
     "compare_engines",

@@ -143,8 +143,24 @@ def _path_keys() -> Callable[[str], str]:
     return key
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
+    """Whether the paths ``a`` and ``b`` name one file: the same path, a hard link or a
+    symlink to it. Standard input or output (``-``) is no file.
+
+    Where either is missing, whether they would once it exists: the same real path. Both
+    the batch (an output that is its input) and ``imgconv diff`` (a heat map or report
+    over A or B) refuse to overwrite an input by this test.
+
+    >>> same_file("a/../photo.png", "photo.png"), same_file("-", "-")
+    (True, False)
+    """
+    if STDIO in (a, b):
+        return False
     try:
         return os.path.samefile(a, b)
     except (OSError, ValueError):
+        pass
+    try:
+        return os.path.realpath(a) == os.path.realpath(b)
+    except (OSError, ValueError):  # a NUL byte in a name
         return os.path.abspath(a) == os.path.abspath(b)

@@ -32,7 +32,7 @@ from ..kernels import Kernel
 from ..options import FilterOptions
 from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
-from .plan import Job, _same_file
+from .plan import Job, same_file
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def run_job(
     try:
         to_stdout = job.output == STDIO
         if not to_stdout and not dry_run:
-            if job.input != STDIO and os.path.exists(job.output) and _same_file(job.input, job.output):
+            if os.path.exists(job.output) and same_file(job.input, job.output):
                 raise ImageWriteError("output is the input itself; imgconv never overwrites an input", job.output)
             if os.path.lexists(job.output):
                 if skip_existing:
