@@ -1,34 +1,40 @@
 """How far two engines' results are apart, and whether that is within a tolerance.
 
-Used by a batch that filters each image with a second engine (``--engine both``) to check
-one engine against the other on real files; pure numbers, no files.
+Used by a batch that also filters each image with a second engine
+(``JobSettings(compare_with=...)``) to check one engine against the other on real files;
+pure numbers, no files.
 """
 
 from __future__ import annotations
 
 
-def compare_engines(a, b, tolerance: float | None = None, scale: float | None = None) -> dict:  # noqa: ANN001
-    """How far the numpy engine's result ``b`` is from the cv2 engine's ``a``.
+def compare_engines(
+    a, b, tolerance: float | None = None, scale: float | None = None,  # noqa: ANN001
+    *, engines: tuple[str, str] = ("cv2", "numpy"),
+) -> dict:
+    """How far ``b``, the result of the engine ``engines[1]``, is from ``a``, that of ``engines[0]``.
 
-    The metrics of :func:`imgconv.metrics.diff` (without SSIM) plus ``tolerance`` and
-    ``agree``. Default tolerance: 1 level for integer images, 1e-5 relative for float32
-    ones, relative to ``max(1, |a|, scale)``; a given tolerance is absolute. ``scale``
-    is the largest ``|value|`` the sums could reach (:meth:`Kernel.reach`): float32
-    rounding is relative to the size of what is summed, so where terms cancel (an edge
-    kernel on a flat area, or OpenCV's DFT noise near black) a tiny result carries the
-    rounding of large ones, which no engine can avoid.
+    ``engines`` (the two engines' names, listed in the result) plus the metrics of
+    :func:`imgconv.metrics.diff` (without SSIM), ``tolerance`` and ``agree``. Default
+    tolerance: 1 level for integer images, 1e-5 relative for float32 ones, relative to
+    ``max(1, |a|, scale)``; a given tolerance is absolute. ``scale`` is the largest
+    ``|value|`` the sums could reach (:meth:`Kernel.reach`): float32 rounding is relative
+    to the size of what is summed, so where terms cancel (an edge kernel on a flat area,
+    or OpenCV's DFT noise near black) a tiny result carries the rounding of large ones,
+    which no engine can avoid.
 
     >>> import numpy as np
-    >>> compare_engines(np.array([[1, 2]], np.uint8), np.array([[1, 3]], np.uint8))["agree"]
-    True
+    >>> same = compare_engines(np.array([[1, 2]], np.uint8), np.array([[1, 3]], np.uint8))
+    >>> same["engines"], same["agree"]
+    (['cv2', 'numpy'], True)
     """
     import numpy as np
 
     from ..metrics import absolute_difference, diff
 
-    metrics = diff(a, b, with_ssim=False, names=("cv2 engine", "numpy engine"))
+    metrics = diff(a, b, with_ssim=False, names=tuple(f"{name} engine" for name in engines))
     keep = ("max_abs", "mean_abs", "rmse", "psnr", "differing_pixels", "differing_fraction", "identical")
-    result = {key: metrics[key] for key in keep}
+    result = {"engines": list(engines), **{key: metrics[key] for key in keep}}
     if tolerance is None and a.dtype.kind == "f":
         # NaN in the same place on both sides agrees; on one side only it is infinitely far
         distance = absolute_difference(a, b).reshape(a.shape)

@@ -28,8 +28,9 @@ from ..imageio import (
     write_bytes_atomic,
     write_stdout,
 )
+from ..engines import ENGINE_NAMES
 from ..kernels import Kernel
-from ..options import FilterOptions
+from ..options import FilterOptions, check_choice
 from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
 from .plan import Job, same_file
@@ -40,10 +41,12 @@ class JobSettings:
     """How every job of a run is done, beside the kernels and the filter options.
 
     ``explain`` records how each kernel is applied (engine route, output size);
-    ``dry_run`` stops after that, writing nothing. ``compare`` also filters with the numpy
-    engine and records how far it is from the result written (:func:`compare_engines`,
-    with ``tolerance``). ``reading`` sets the pixel limit and the truncated-file policy of
-    the decoder. Picklable: it travels to worker processes with each group of jobs.
+    ``dry_run`` stops after that, writing nothing. ``compare_with`` names a second engine:
+    each image is also filtered with it, and how far its result is from the one written
+    (that of ``FilterOptions.engine``) is recorded (:func:`compare_engines`, with
+    ``tolerance``); None compares nothing. ``reading`` sets the pixel limit and the
+    truncated-file policy of the decoder. Picklable: it travels to worker processes with
+    each group of jobs.
     """
 
     output_format: str | None = None
@@ -51,9 +54,13 @@ class JobSettings:
     skip_existing: bool = False
     explain: bool = False
     dry_run: bool = False
-    compare: bool = False
+    compare_with: str | None = None
     tolerance: float | None = None
     reading: ReadOptions = ReadOptions()
+
+    def __post_init__(self) -> None:
+        if self.compare_with is not None:
+            check_choice("engine", self.compare_with, ENGINE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ class JobResult:
     milliseconds: float = 0.0
     pixels: int = 0
     explanation: str | None = None  # with explain=True: the route taken, and the output shape
-    comparison: dict | None = None  # with compare=True: the engines' agreement (see compare_engines)
+    comparison: dict | None = None  # with compare_with: the engines' agreement (see compare_engines)
 
     @property
     def engines_disagree(self) -> bool:
@@ -98,13 +105,16 @@ def run_job(
 
     Errors become a failed :class:`JobResult`. The output is never the input (by path,
     hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
-    ``skip_existing`` an existing output fails, untouched.
+    ``skip_existing`` an existing output fails, untouched. Images are decoded, filtered
+    and encoded in OpenCV's BGR order, whatever ``options.channel_order`` says: the
+    pixels written are the same, without a channel swap on the way in and out.
     """
     from ..filtering import apply, plan
 
     chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
-    output_format, overwrite, skip_existing = settings.output_format, settings.overwrite, settings.skip_existing
-    explain, dry_run, compare = settings.explain, settings.dry_run, settings.compare
+    options = replace(options, channel_order=_ORDER)
+    other = None if settings.compare_with is None else replace(options, engine=settings.compare_with)
+    explain, dry_run = settings.explain, settings.dry_run
     started = time.perf_counter()
     pixels = 0
     notes: list[str] = []
@@ -120,30 +130,23 @@ def run_job(
 
     try:
         to_stdout = job.output == STDIO
-        if not to_stdout and not dry_run:
-            if os.path.exists(job.output) and same_file(job.input, job.output):
-                raise ImageWriteError("output is the input itself; imgconv never overwrites an input", job.output)
-            if os.path.lexists(job.output):
-                if skip_existing:
-                    return result("skipped")
-                if not overwrite:
-                    raise ImageWriteError("output exists; use --overwrite to replace it", job.output)
+        if not to_stdout and not dry_run and _keep_existing(job, settings):
+            return result("skipped")
         data = read_bytes(job.input)
         if to_stdout:
-            fmt = format_for(output_format or _input_format(job.input, data))
+            fmt = format_for(settings.output_format or _input_format(job.input, data))
         else:
-            fmt = format_for(output_format, path=job.output)
-        image = decode_image(data, name=job.input, channel_order=options.channel_order, reading=settings.reading)
+            fmt = format_for(settings.output_format, path=job.output)
+        image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
         del data
         pixels = image.shape[0] * image.shape[1]
-        original = image if compare else None
-        numpy_options = replace(options, engine="numpy")  # --engine both compares with it
+        original = image if other is not None else None
         for kernel in chain:
             if explain or dry_run:
                 step = plan(image, kernel, options)
                 notes.append(step.explain())
-                if compare:
-                    notes[-1] += f"; compared with {plan(image, kernel, numpy_options).routes()}"
+                if other is not None:
+                    notes[-1] += f"; compared with {plan(image, kernel, other).routes()}"
             if dry_run:
                 image = step.result_like()  # the next step's input: its shape, without filtering
                 if " -> " not in notes[-1]:
@@ -154,23 +157,23 @@ def run_job(
                 notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
         if dry_run:
             return result("skipped")
-        if compare:
-            other, original = original, None
-            scale = finite_magnitude(other)
+        if other is not None:
+            theirs, original = original, None  # freed as soon as the second engine has filtered it
+            scale = finite_magnitude(theirs)
             for kernel in chain:
-                other = apply(other, kernel, numpy_options)
+                theirs = apply(theirs, kernel, other)
                 scale = kernel.reach(scale)
             if options.post == "stretch":  # rescaled to the output range, and the rounding with it
                 scale = finite_magnitude(image)
-            comparison = compare_engines(image, other, settings.tolerance, scale)
-            del other
-        encoded = encode_image(image, fmt, channel_order=options.channel_order, name=job.input if to_stdout else job.output)
+            comparison = compare_engines(image, theirs, settings.tolerance, scale, engines=(options.engine, other.engine))
+            del theirs
+        encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output)
         if to_stdout:
             write_stdout(encoded)
         else:
             if job.make_folders:
                 _make_folder(os.path.dirname(job.output), job.output)
-            write_bytes_atomic(job.output, encoded, overwrite=overwrite)
+            write_bytes_atomic(job.output, encoded, overwrite=settings.overwrite)
     except ImgconvError as error:
         return result("failed", error)
     except BrokenPipeError:  # the reader of standard output went away: the CLI ends quietly
@@ -182,6 +185,23 @@ def run_job(
             raise
         return result("failed", InternalError.of(error, job.input))
     return result("done")
+
+
+_ORDER = "bgr"
+"""The channel order of a batch: OpenCV decodes and encodes in it, so no channel is swapped."""
+
+
+def _keep_existing(job: Job, settings: JobSettings) -> bool:
+    """Whether an existing output is skipped (``skip_existing``); raises where it may not be
+    replaced: never an input, and without ``overwrite`` nothing."""
+    if os.path.exists(job.output) and same_file(job.input, job.output):
+        raise ImageWriteError("output is the input itself; imgconv never overwrites an input", job.output)
+    if os.path.lexists(job.output):
+        if settings.skip_existing:
+            return True
+        if not settings.overwrite:
+            raise ImageWriteError("output exists; use --overwrite to replace it", job.output)
+    return False
 
 
 def _make_folder(folder: str, output: str) -> None:
