@@ -147,18 +147,9 @@ def apply_command(
     if tolerance is not None and not tolerance >= 0:
         raise UsageError(f"--tolerance must be a number >= 0, got {tolerance}")
     options = FilterOptions(
-        engine=written,
-        border=border,
-        border_value=border_value,
-        mode=mode,
-        post=post,
-        depth=depth,
-        gray=gray,
-        premultiply=premultiply,
-        stride=stride,
-        dilation=dilation,
-        padding=padding,
-        transposed=transposed,
+        engine=written, border=border, border_value=border_value, mode=mode, post=post, depth=depth,
+        gray=gray, premultiply=premultiply,
+        stride=stride, dilation=dilation, padding=padding, transposed=transposed,  # the output's geometry
     )
     reading = read_options(max_pixels, allow_truncated)
     chain = load_kernel_chain(kernel)
