@@ -20,9 +20,21 @@ __all__ = [
     "OutputExistsError",
     "InternalError",
     "display_path",
+    "debugging",
 ]
 
+DEBUG_VARIABLE = "IMGCONV_DEBUG"
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def debugging() -> bool:
+    """Whether ``IMGCONV_DEBUG`` is set (to anything but the empty string).
+
+    The one hidden switch: an internal error (a bug) then raises with its traceback instead
+    of becoming a one-line :class:`InternalError`, in the CLI and in a batch alike.
+    """
+    return bool(os.environ.get(DEBUG_VARIABLE))
 
 
 def display_path(path: str | bytes | os.PathLike | None) -> str:
@@ -94,6 +106,6 @@ class InternalError(ImgconvError):
     def of(cls, error: BaseException, path: str | bytes | os.PathLike | None = None) -> "InternalError":
         return cls(
             f"internal error: {type(error).__name__}: {error} "
-            "(a bug: please report it; IMGCONV_DEBUG=1 shows the traceback)",
+            f"(a bug: please report it; {DEBUG_VARIABLE}=1 shows the traceback)",
             path,
         )

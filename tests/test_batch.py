@@ -812,7 +812,7 @@ def shifted_copies(root: Path, base: np.ndarray, prefix: str, count: int, step: 
 
 
 def test_run_jobs_with_a_thread_pool_executor(tmp_path: Path) -> None:
-    from imgconv.jobs import find_inputs, plan_jobs, run_jobs
+    from imgconv.batch import find_inputs, plan_jobs, run_jobs
     from imgconv.kernels import load_kernel_chain
     from imgconv.options import FilterOptions
 
@@ -851,7 +851,7 @@ def test_run_jobs_with_a_thread_pool_executor(tmp_path: Path) -> None:
 def test_jobs_planned_as_skipped_are_reported_in_order_without_a_worker(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from imgconv.jobs import Job, run_jobs
+    from imgconv.batch import Job, run_jobs
     from imgconv.kernels import load_kernel_chain
     from imgconv.options import FilterOptions
 
@@ -884,7 +884,7 @@ def test_worker_processes_after_opencv_ran_in_this_process(tmp_path: Path) -> No
         cv2.imwrite(str(tmp_path / name), np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8))
     script = f"""
 import numpy as np, imgconv
-from imgconv.jobs import find_inputs, plan_jobs, run_jobs
+from imgconv.batch import find_inputs, plan_jobs, run_jobs
 from imgconv.options import FilterOptions
 a = np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)
 imgconv.heatmap(a, a ^ 1)
@@ -910,7 +910,8 @@ def test_forked_workers_inherit_opencv_loaded_once_before_the_fork(tmp_path: Pat
         cv2.imwrite(str(tmp_path / name), np.random.default_rng(6).integers(0, 256, (64, 64, 3), dtype=np.uint8))
     script = f"""
 import sys, numpy, imgconv
-from imgconv.jobs import _start_context, find_inputs, plan_jobs, run_jobs
+from imgconv.batch import find_inputs, plan_jobs, run_jobs
+from imgconv.batch.run import _start_context
 from imgconv.options import FilterOptions
 print(_start_context().get_start_method(), 'cv2' in sys.modules)
 jobs = plan_jobs(find_inputs([{str(tmp_path)!r}]), {str(tmp_path / 'out')!r}, "blur")
@@ -934,7 +935,7 @@ print(sorted(r.status for r in run_jobs(jobs, [imgconv.load_kernel("blur")], Fil
 
 # -- jobs travel to the worker processes in small groups --------------------------------------
 def test_chunk_size_groups_only_large_batches() -> None:
-    from imgconv.jobs import _chunk_size
+    from imgconv.batch.run import _chunk_size
 
     assert _chunk_size(200, 2) == 4
     assert _chunk_size(40, 2) == 2
@@ -965,7 +966,7 @@ def test_large_batch_in_groups_reports_every_file(tmp_path: Path) -> None:
 def test_interrupted_group_returns_the_jobs_done_before(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     import signal
 
-    import imgconv.jobs as jobs_module
+    import imgconv.batch.run as jobs_module
 
     ran = []
 
@@ -998,19 +999,19 @@ def test_interrupted_group_returns_the_jobs_done_before(tmp_path: Path, monkeypa
 
 
 def test_workers_default_to_the_cpus_this_process_may_use(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    import imgconv.jobs
+    import imgconv.batch
     from imgconv.cli import main
 
     for name in ("a.png", "b.png", "c.png"):
         copy_sample("camera.png", tmp_path / "in" / name)
     seen = []
-    real = imgconv.jobs.run_jobs
+    real = imgconv.batch.run_jobs
 
     def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         seen.append(kwargs["workers"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(imgconv.jobs, "run_jobs", spy)
+    monkeypatch.setattr(imgconv.batch, "run_jobs", spy)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # as under taskset -c 0
     assert main(["apply", "edge", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet"]) == 0
     assert seen == [1]
@@ -1032,7 +1033,7 @@ def test_the_numpy_engine_uses_one_thread_when_pinned_to_one_cpu(tmp_path: Path)
 
 
 def test_path_keys_are_realpath_with_each_folder_resolved_once(tmp_path: Path, monkeypatch) -> None:
-    from imgconv.jobs import _path_keys
+    from imgconv.batch.plan import _path_keys
 
     (tmp_path / "real" / "sub").mkdir(parents=True)
     (tmp_path / "real" / "a.png").write_bytes(b"x")
@@ -1054,7 +1055,7 @@ def test_path_keys_are_realpath_with_each_folder_resolved_once(tmp_path: Path, m
 @pytest.mark.parametrize("spelling", ["tree", "tree/", "./tree", "tree/../tree", "ABS", "."])
 def test_found_files_are_named_relative_to_the_folder_however_it_is_spelt(tmp_path: Path, monkeypatch,
                                                                            spelling: str) -> None:
-    from imgconv.jobs import find_inputs
+    from imgconv.batch import find_inputs
 
     for name in ("a.png", "sub/b.png", "sub/deep/c.png"):
         copy_sample("camera.png", tmp_path / "tree" / name)

@@ -51,8 +51,26 @@ def test_a_difference_beyond_the_tolerance_exits_1_but_writes_the_cv2_result(tmp
     (record,) = json.loads(report.read_text())
     assert record["engine"] == "both" and record["status"] == "done"
     assert record["comparison"]["differing_pixels"] == differing and record["comparison"]["agree"] is False
+    assert record["comparison"]["engines"] == ["cv2", "numpy"]  # which engines were compared
     again = run(kernel, str(src), "-o", str(tmp_path / "soft2.png"), "--engine", "both")  # default: 1 level
     assert again.returncode == 0 and "engines agree" in again.stderr.decode()
+
+
+def test_the_library_compares_the_engine_written_with_the_one_named(tmp_path: Path) -> None:
+    # "both" is the CLI's word; the library compares FilterOptions.engine with compare_with
+    import pytest
+
+    from imgconv.batch import Job, JobSettings, run_job
+    from imgconv.options import FilterOptions
+
+    src, out = SAMPLES / "camera.png", tmp_path / "out.png"
+    settings = JobSettings(compare_with="cv2")
+    result = run_job(Job(str(src), str(out)), [imgconv.load_kernel("sobel-x")], FilterOptions(engine="numpy"), settings)
+    assert result.status == "done", result.error
+    assert result.comparison["engines"] == ["numpy", "cv2"] and result.comparison["agree"] is True
+    assert np.array_equal(imgconv.read_image(out), imgconv.apply(imgconv.read_image(src), "sobel-x", engine="numpy"))
+    with pytest.raises(imgconv.UsageError, match="unknown engine 'both'"):
+        JobSettings(compare_with="both")
 
 
 def test_tolerance_without_both_is_a_usage_error(tmp_path: Path) -> None:
@@ -62,7 +80,7 @@ def test_tolerance_without_both_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_float_results_are_compared_relatively() -> None:
-    from imgconv.jobs import compare_engines
+    from imgconv.batch import compare_engines
 
     a = np.array([[1000.0, 0.5]], np.float32)
     assert compare_engines(a, a * np.float32(1 + 5e-6))["agree"] is True  # 5e-6 relative
@@ -71,7 +89,7 @@ def test_float_results_are_compared_relatively() -> None:
 
 
 def test_float_results_are_relative_to_what_the_sums_reach() -> None:
-    from imgconv.jobs import compare_engines
+    from imgconv.batch import compare_engines
 
     # a zero-sum kernel on a flat area: results near 0 from terms of up to 1e4
     a = np.array([[0.25, -0.5, 3000.0]], np.float32)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgconv.errors import UsageError
-from imgconv.signal import conv1d, parse_numbers
+from imgconv.conv1d import conv1d, parse_numbers
 
 
 def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ import sys
 import typer
 
 from .. import __version__
-from ..errors import ImgconvError, InternalError
+from ..errors import ImgconvError, InternalError, debugging
 from . import apply as _apply
 from . import bench as _bench
 from . import conv1d as _conv1d
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 message += _dash_file_hint(argv if argv is not None else sys.argv[1:]) or _usage_hint(error)
             error_line(message)
             return code
-        if os.environ.get("IMGCONV_DEBUG"):
+        if debugging():
             raise
         error_line(str(InternalError.of(error)))
         return 1

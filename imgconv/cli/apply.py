@@ -19,6 +19,10 @@ _BORDER_HELP = "How pixels beyond the edge are made up: " + "; ".join(
 )
 
 
+_BOTH = ("cv2", "numpy")
+"""--engine both: the engine whose result is written, and the one compared with it."""
+
+
 def _choices(values: tuple[str, ...]) -> str:
     return "|".join(values)
 
@@ -127,7 +131,7 @@ def apply_command(
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
     from .._cpus import usable_cpus
-    from ..jobs import STDIO, JobSettings, find_inputs, nothing_found, plan_jobs, run_jobs
+    from ..batch import STDIO, JobSettings, find_inputs, nothing_found, plan_jobs, run_jobs
     from ..kernels import load_kernel_chain
     from ..options import FilterOptions
 
@@ -137,25 +141,15 @@ def apply_command(
         raise UsageError(f"--workers must be at least 1, got {workers}")
     if engine not in ENGINE_NAMES + ("both",):  # "both" is the CLI's: say it is there too
         raise UsageError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINE_NAMES + ('both',))}")
-    compare = engine == "both"
-    if tolerance is not None and not compare:
+    written, compare_with = _BOTH if engine == "both" else (engine, None)
+    if tolerance is not None and compare_with is None:
         raise UsageError("--tolerance goes with --engine both")
     if tolerance is not None and not tolerance >= 0:
         raise UsageError(f"--tolerance must be a number >= 0, got {tolerance}")
     options = FilterOptions(
-        engine="cv2" if compare else engine,
-        border=border,
-        border_value=border_value,
-        mode=mode,
-        post=post,
-        depth=depth,
-        gray=gray,
-        premultiply=premultiply,
-        stride=stride,
-        dilation=dilation,
-        padding=padding,
-        transposed=transposed,
-        channel_order="bgr",  # as OpenCV decodes: no channel swap on the way through
+        engine=written, border=border, border_value=border_value, mode=mode, post=post, depth=depth,
+        gray=gray, premultiply=premultiply,
+        stride=stride, dilation=dilation, padding=padding, transposed=transposed,  # the output's geometry
     )
     reading = read_options(max_pixels, allow_truncated)
     chain = load_kernel_chain(kernel)
@@ -180,7 +174,7 @@ def apply_command(
         skip_existing=skip_existing,
         explain=explain,
         dry_run=dry_run,
-        compare=compare,
+        compare_with=compare_with,
         tolerance=tolerance,
         reading=reading,
     )
@@ -226,7 +220,8 @@ def _comparison_line(result) -> str:  # noqa: ANN001
     detail = f"max_abs {c['max_abs']:g}, {c['differing_pixels']} pixels differ ({c['differing_fraction']:.2e})"
     if "relative_max" in c:
         detail += f", relative {c['relative_max']:.2e}"
-    return f"{_shown(result.job.input)}: {verdict} (cv2 vs numpy): {detail}; tolerance {c['tolerance']}"
+    engines = " vs ".join(c["engines"])
+    return f"{_shown(result.job.input)}: {verdict} ({engines}): {detail}; tolerance {c['tolerance']}"
 
 
 class _Summary:

@@ -27,7 +27,7 @@ def conv1d_command(
 
     Example: imgconv conv1d 1,2,3,4,5 --kernel 1,0,-1   (prints 2 2 2 2 -4)
     """
-    from ..signal import conv1d, parse_numbers
+    from ..conv1d import conv1d, parse_numbers
 
     text = sys.stdin.read() if signal == "-" else signal
     values = conv1d(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from typing import Any, Optional
 
 import typer
@@ -38,6 +37,7 @@ def diff_command(
 
     Example: imgconv diff photo.png photo.edge.png --tolerance 1 --report diff.html
     """
+    from ..batch import same_file
     from ..errors import UsageError
 
     if not tolerance >= 0:  # also NaN
@@ -51,9 +51,9 @@ def diff_command(
         if path == "-":
             raise UsageError(f"{option} needs a file name; standard output carries the metrics")
         for label, source in (("A", a), ("B", b)):
-            if _same_file(path, source):
+            if same_file(path, source):
                 raise UsageError(f"{option} {path} would overwrite the input {label}; choose another file name")
-    if heatmap is not None and report is not None and _same_file(heatmap, report):
+    if heatmap is not None and report is not None and same_file(heatmap, report):
         raise UsageError("--heatmap and --report name the same file")
 
     from ..imageio import encode_image, format_for, read_image, write_bytes_atomic
@@ -83,17 +83,6 @@ def diff_command(
         _print_tables(metrics, a, b, tolerance)
     if not within_tolerance(metrics, tolerance):
         raise typer.Exit(1)
-
-
-def _same_file(output: str, source: str) -> bool:
-    if source == "-":
-        return False
-    try:
-        if os.path.samefile(output, source):
-            return True
-    except OSError:
-        pass
-    return os.path.realpath(output) == os.path.realpath(source)
 
 
 def _json_safe(value: Any) -> Any:

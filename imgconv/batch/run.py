@@ -1,0 +1,381 @@
+"""Running a batch: each job read, filtered, optionally compared, and written.
+
+:func:`run_job` does one file as :class:`JobSettings` say and turns every failure into a
+failed :class:`JobResult` (a batch goes on). :func:`run_jobs` runs many, in this process
+or in a pool of worker processes, and yields each result as it finishes; Ctrl-C stops it
+cleanly. Nothing here prints: the caller reports the results.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import itertools
+import os
+import signal
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Iterator, Literal, Sequence
+
+from ..errors import ImageReadError, ImageWriteError, ImgconvError, InternalError, UsageError, debugging
+from ..imageio import (
+    ReadOptions,
+    decode_image,
+    encode_image,
+    format_for,
+    read_bytes,
+    sniff_format,
+    write_bytes_atomic,
+    write_stdout,
+)
+from ..engines import ENGINE_NAMES
+from ..kernels import Kernel
+from ..options import FilterOptions, check_choice
+from .compare import compare_engines, finite_magnitude
+from .inputs import STDIO
+from .plan import Job, same_file
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """How every job of a run is done, beside the kernels and the filter options.
+
+    ``explain`` records how each kernel is applied (engine route, output size);
+    ``dry_run`` stops after that, writing nothing. ``compare_with`` names a second engine:
+    each image is also filtered with it, and how far its result is from the one written
+    (that of ``FilterOptions.engine``) is recorded (:func:`compare_engines`, with
+    ``tolerance``); None compares nothing. ``reading`` sets the pixel limit and the
+    truncated-file policy of the decoder. Picklable: it travels to worker processes with
+    each group of jobs.
+    """
+
+    output_format: str | None = None
+    overwrite: bool = False
+    skip_existing: bool = False
+    explain: bool = False
+    dry_run: bool = False
+    compare_with: str | None = None
+    tolerance: float | None = None
+    reading: ReadOptions = ReadOptions()
+
+    def __post_init__(self) -> None:
+        if self.compare_with is not None:
+            check_choice("engine", self.compare_with, ENGINE_NAMES)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    status: Literal["done", "failed", "skipped"]
+    error: ImgconvError | None = None
+    milliseconds: float = 0.0
+    pixels: int = 0
+    explanation: str | None = None  # with explain=True: the route taken, and the output shape
+    comparison: dict | None = None  # with compare_with: the engines' agreement (see compare_engines)
+
+    @property
+    def engines_disagree(self) -> bool:
+        return self.comparison is not None and not self.comparison["agree"]
+
+    def record(self, engine: str) -> dict:
+        """The ``--report`` record of this job."""
+        record = {
+            "input": self.job.input,
+            "output": self.job.output,
+            "status": self.status,
+            "error": None if self.error is None else str(self.error),
+            "milliseconds": round(self.milliseconds, 3),
+            "engine": engine,
+        }
+        if self.job.skip:  # why it was not filtered (the error key stays for errors)
+            record["reason"] = self.job.skip
+        if self.comparison is not None:
+            record["comparison"] = self.comparison
+        return record
+
+
+def run_job(
+    job: Job,
+    kernels: Kernel | Sequence[Kernel],
+    options: FilterOptions,
+    settings: JobSettings = JobSettings(),
+) -> JobResult:
+    """Read, filter (with each kernel of a chain in turn) and write one image, as
+    ``settings`` say (:class:`JobSettings`).
+
+    Errors become a failed :class:`JobResult`. The output is never the input (by path,
+    hard link or symlink), even with ``overwrite``; with neither ``overwrite`` nor
+    ``skip_existing`` an existing output fails, untouched. Images are decoded, filtered
+    and encoded in OpenCV's BGR order, whatever ``options.channel_order`` says: the
+    pixels written are the same, without a channel swap on the way in and out.
+    """
+    from ..filtering import apply, plan
+
+    chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
+    options = replace(options, channel_order=_ORDER)
+    other = None if settings.compare_with is None else replace(options, engine=settings.compare_with)
+    explain, dry_run = settings.explain, settings.dry_run
+    started = time.perf_counter()
+    pixels = 0
+    notes: list[str] = []
+    comparison = None
+
+    def result(status, error=None):  # noqa: ANN001, ANN202
+        note = " | ".join(notes) if notes else None
+        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels, note, comparison)
+
+    if job.skip:
+        notes.append(job.skip)
+        return result("skipped")
+
+    try:
+        to_stdout = job.output == STDIO
+        if not to_stdout and not dry_run and _keep_existing(job, settings):
+            return result("skipped")
+        data = read_bytes(job.input)
+        if to_stdout:
+            fmt = format_for(settings.output_format or _input_format(job.input, data))
+        else:
+            fmt = format_for(settings.output_format, path=job.output)
+        image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
+        del data
+        pixels = image.shape[0] * image.shape[1]
+        original = image if other is not None else None
+        for kernel in chain:
+            if explain or dry_run:
+                step = plan(image, kernel, options)
+                notes.append(step.explain())
+                if other is not None:
+                    notes[-1] += f"; compared with {plan(image, kernel, other).routes()}"
+            if dry_run:
+                image = step.result_like()  # the next step's input: its shape, without filtering
+                if " -> " not in notes[-1]:
+                    notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
+                continue
+            image = apply(image, kernel, options)
+            if explain and " -> " not in notes[-1]:
+                notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
+        if dry_run:
+            return result("skipped")
+        if other is not None:
+            theirs, original = original, None  # freed as soon as the second engine has filtered it
+            scale = finite_magnitude(theirs)
+            for kernel in chain:
+                theirs = apply(theirs, kernel, other)
+                scale = kernel.reach(scale)
+            if options.post == "stretch":  # rescaled to the output range, and the rounding with it
+                scale = finite_magnitude(image)
+            comparison = compare_engines(image, theirs, settings.tolerance, scale, engines=(options.engine, other.engine))
+            del theirs
+        encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output)
+        if to_stdout:
+            write_stdout(encoded)
+        else:
+            if job.make_folders:
+                _make_folder(os.path.dirname(job.output), job.output)
+            write_bytes_atomic(job.output, encoded, overwrite=settings.overwrite)
+    except ImgconvError as error:
+        return result("failed", error)
+    except BrokenPipeError:  # the reader of standard output went away: the CLI ends quietly
+        raise
+    except MemoryError:
+        return result("failed", ImageReadError("not enough memory to filter this image", job.input))
+    except Exception as error:  # noqa: BLE001 - a bug on one file must not end the batch
+        if debugging():
+            raise
+        return result("failed", InternalError.of(error, job.input))
+    return result("done")
+
+
+_ORDER = "bgr"
+"""The channel order of a batch: OpenCV decodes and encodes in it, so no channel is swapped."""
+
+
+def _keep_existing(job: Job, settings: JobSettings) -> bool:
+    """Whether an existing output is skipped (``skip_existing``); raises where it may not be
+    replaced: never an input, and without ``overwrite`` nothing."""
+    if os.path.exists(job.output) and same_file(job.input, job.output):
+        raise ImageWriteError("output is the input itself; imgconv never overwrites an input", job.output)
+    if os.path.lexists(job.output):
+        if settings.skip_existing:
+            return True
+        if not settings.overwrite:
+            raise ImageWriteError("output exists; use --overwrite to replace it", job.output)
+    return False
+
+
+def _make_folder(folder: str, output: str) -> None:
+    if folder and not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise ImageWriteError(f"cannot create the folder {folder!r}: {error.strerror or error}", output) from None
+
+
+def _input_format(path: str, data: bytes) -> str:
+    sniffed = sniff_format(data)
+    if sniffed:
+        return sniffed
+    try:
+        return format_for(None, path=path).name
+    except UsageError:
+        return "png"
+
+
+def _start_context():  # noqa: ANN202 - a multiprocessing context
+    """How worker processes start: ``fork`` (fast) only while it is safe, else ``forkserver``.
+
+    A forked child inherits the parent's memory but none of its threads. Once OpenCV's
+    thread pool or the numpy engine's threads exist (a library user who filtered before
+    calling :func:`run_jobs`, or a test process), a child that calls into them waits
+    forever for threads that are not there. The CLI forks before it has filtered anything.
+
+    Where it forks, OpenCV is loaded here first, so that the workers inherit it instead of
+    each loading it again: two workers loading it at once took 50-100 ms of wall time,
+    against 40 ms for one. Loading starts no thread of OpenCV's pool (only, without
+    ``OPENBLAS_NUM_THREADS=1``, its OpenBLAS's, which stops them around a fork itself).
+    """
+    import multiprocessing
+    import sys
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and "cv2" not in sys.modules and threading.active_count() == 1:
+        from .._cv import cv2
+
+        cv2()
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _worker_setup() -> None:
+    # Each worker is one process of the pool: let OpenCV use one thread in each, so that
+    # N workers on N cores do not fight N x N threads. Ctrl-C reaches the whole process
+    # group: an idle worker ignores it (else multiprocessing prints a traceback), a busy
+    # one stops its job (see _run_in_worker) and the main process reports.
+    from .._cv import cv2
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2().setNumThreads(1)
+
+
+class _Interrupted(Exception):
+    """A group of jobs stopped by Ctrl-C in a worker; ``args[0]``: the results before."""
+
+
+def _run_in_worker(jobs: Sequence[Job], kernels: Sequence[Kernel], options: FilterOptions,
+                   settings: JobSettings) -> list[JobResult]:
+    """:func:`run_job` on a few jobs in a pool process, interruptible by Ctrl-C only while
+    one runs. A job stopped midway leaves no file; those done before it travel back in
+    :class:`_Interrupted`, and the main process stops (:func:`_collect`)."""
+    results = []
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for job in jobs:
+            results.append(run_job(job, kernels, options, settings))
+    except KeyboardInterrupt:
+        raise _Interrupted(results) from None
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return results
+
+
+def _collect(done: Iterable[concurrent.futures.Future]) -> Iterator[JobResult]:
+    """The results of finished tasks; after those of an interrupted group, KeyboardInterrupt
+    (as when Ctrl-C reaches this process too)."""
+    stopped = False
+    for future in done:
+        error = future.exception()
+        if isinstance(error, _Interrupted):
+            yield from error.args[0]
+            stopped = True
+        else:
+            yield from future.result()
+    if stopped:
+        raise KeyboardInterrupt
+
+
+def _run_plain(jobs: Sequence[Job], kernels: Sequence[Kernel], options: FilterOptions,
+               settings: JobSettings) -> list[JobResult]:
+    """:func:`run_job` on each of ``jobs``, in whatever executor was given."""
+    return [run_job(job, kernels, options, settings) for job in jobs]
+
+
+def _chunk_size(remaining: int | None, workers: int) -> int:
+    """Jobs for the next task of the process pool, with ``remaining`` jobs left to send.
+
+    Each task costs the main process about 1 ms of CPU (pickling, pipes, waking threads;
+    measured with ProcessPoolExecutor on 2 cores), taken from the workers when they keep
+    every core busy; tasks of 4 cut that fourfold. The tasks shrink towards the end of a
+    batch, down to one job each for the last ``8 * workers``, so that the workers finish
+    together. A lazy iterable of jobs (``remaining`` None) goes one job per task.
+    """
+    if remaining is None:
+        return 1
+    return max(1, min(4, remaining // (8 * workers)))
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    kernels: Sequence[Kernel],
+    options: FilterOptions,
+    settings: JobSettings = JobSettings(),
+    *,
+    workers: int = 1,
+    executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
+) -> Iterator[JobResult]:
+    """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
+
+    With ``workers > 1`` the jobs go to a pool of processes (``executor_factory`` makes
+    another kind of executor: anything with ``submit``), at most ``2 * workers`` in flight,
+    so memory stays bounded however many files there are. Jobs planned as skipped
+    (``Job.skip``) are reported at once, in their order, without a worker. Closing the
+    generator (or Ctrl-C) cancels what has not started; a job that is stopped midway
+    leaves no file.
+    """
+    if workers <= 1:
+        for job in jobs:
+            yield run_job(job, kernels, options, settings)
+        return
+    if executor_factory:  # one job per task, run as it is
+        task = _run_plain
+        factory = executor_factory
+    else:
+        task = _run_in_worker
+        factory = lambda n: concurrent.futures.ProcessPoolExecutor(  # noqa: E731
+            max_workers=n, initializer=_worker_setup, mp_context=_start_context()
+        )
+    pool = factory(workers)
+    pending: set[concurrent.futures.Future] = set()
+    sized = executor_factory is None and hasattr(jobs, "__len__")
+    remaining = len(jobs) if sized else None  # type: ignore[arg-type]
+    queue = iter(jobs)
+    try:
+        while chunk := list(itertools.islice(queue, _chunk_size(remaining, workers))):
+            if remaining is not None:
+                remaining -= len(chunk)
+            # jobs planned as skipped need no worker: reported here at once, in input order
+            yield from (run_job(job, kernels, options, settings) for job in chunk if job.skip)
+            chunk = [job for job in chunk if not job.skip]
+            if not chunk:
+                continue
+            pending.add(pool.submit(task, chunk, kernels, options, settings))
+            if len(pending) >= 2 * workers:
+                done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                yield from _collect(done)
+        while pending:
+            done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            yield from _collect(done)
+    except KeyboardInterrupt:
+        # Stop cleanly: nothing new starts, files being written are finished (or, if the
+        # workers were interrupted too, removed), and what was done is still reported.
+        pool.shutdown(wait=True, cancel_futures=True)
+        finished = [
+            f for f in pending
+            if f.done() and not f.cancelled() and (f.exception() is None or isinstance(f.exception(), _Interrupted))
+        ]
+        with contextlib.suppress(KeyboardInterrupt):  # already stopping
+            yield from _collect(finished)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
