@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from ..errors import UsageError
+from ..formats import (
+    IMAGE_EXTENSIONS,  # what a folder contributes (files named directly need none)
+)
 
 STDIO = "-"
 """Standard input as an INPUT, standard output as an output."""
 
-IMAGE_EXTENSIONS = frozenset(
-    ".png .jpg .jpeg .jpe .jfif .tif .tiff .bmp .dib .webp .gif .pgm .ppm .pnm .pbm .pxm .sr .ras".split()
-)
-"""What a folder contributes: files with these extensions (files named directly need none)."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,17 @@ import os
 import signal
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Sequence
 
-from ..errors import ImageReadError, ImageWriteError, ImgconvError, InternalError, UsageError, debugging
+from ..engines import ENGINE_NAMES
+from ..errors import (
+    ImageReadError,
+    ImageWriteError,
+    ImgconvError,
+    InternalError,
+    UsageError,
+    debugging,
+)
 from ..imageio import (
     ReadOptions,
     decode_image,
@@ -28,12 +36,14 @@ from ..imageio import (
     write_bytes_atomic,
     write_stdout,
 )
-from ..engines import ENGINE_NAMES
 from ..kernels import Kernel
 from ..options import FilterOptions, check_choice
 from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
 from .plan import Job, same_file
+
+if TYPE_CHECKING:  # filtering (numpy, OpenCV) is imported when a job runs, not at start-up
+    from ..filtering import Explanation
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,16 @@ class JobResult:
     error: ImgconvError | None = None
     milliseconds: float = 0.0
     pixels: int = 0
-    explanation: str | None = None  # with explain=True: the route taken, and the output shape
+    steps: tuple[Step, ...] = ()  # with explain or dry_run: how each kernel of the chain ran
     comparison: dict | None = None  # with compare_with: the engines' agreement (see compare_engines)
+
+    @property
+    def explanation(self) -> str | None:
+        """What ``--explain`` says of this job: each step's line (`` | `` between steps), or
+        why it was skipped without being read."""
+        if self.job.skip:
+            return self.job.skip
+        return " | ".join(step.line() for step in self.steps) or None
 
     @property
     def engines_disagree(self) -> bool:
@@ -91,7 +109,27 @@ class JobResult:
             record["reason"] = self.job.skip
         if self.comparison is not None:
             record["comparison"] = self.comparison
+        if self.steps:  # with --explain or --dry-run: how each kernel of the chain ran
+            record["steps"] = [step.to_dict() for step in self.steps]
         return record
+
+
+@dataclass(frozen=True)
+class Step:
+    """How one kernel of a chain ran: the plan's explanation, and the other engine's when
+    it was compared."""
+
+    explanation: Explanation
+    compared_with: Explanation | None = None
+
+    def line(self) -> str:
+        return self.explanation.line(self.compared_with)
+
+    def to_dict(self) -> dict:
+        info = self.explanation.to_dict()
+        if self.compared_with is not None:
+            info["compared_with"] = self.compared_with.to_dict()["routes"]
+        return info
 
 
 def run_job(
@@ -109,7 +147,7 @@ def run_job(
     and encoded in OpenCV's BGR order, whatever ``options.channel_order`` says: the
     pixels written are the same, without a channel swap on the way in and out.
     """
-    from ..filtering import apply, plan
+    from .. import filtering
 
     chain = [kernels] if isinstance(kernels, Kernel) else list(kernels)
     options = replace(options, channel_order=_ORDER)
@@ -117,15 +155,14 @@ def run_job(
     explain, dry_run = settings.explain, settings.dry_run
     started = time.perf_counter()
     pixels = 0
-    notes: list[str] = []
+    steps: list[Step] = []
     comparison = None
 
     def result(status, error=None):  # noqa: ANN001, ANN202
-        note = " | ".join(notes) if notes else None
-        return JobResult(job, status, error, (time.perf_counter() - started) * 1000, pixels, note, comparison)
+        took = (time.perf_counter() - started) * 1000
+        return JobResult(job, status, error, took, pixels, tuple(steps), comparison)
 
     if job.skip:
-        notes.append(job.skip)
         return result("skipped")
 
     try:
@@ -143,25 +180,20 @@ def run_job(
         original = image if other is not None else None
         for kernel in chain:
             if explain or dry_run:
-                step = plan(image, kernel, options)
-                notes.append(step.explain())
-                if other is not None:
-                    notes[-1] += f"; compared with {plan(image, kernel, other).routes()}"
+                step = filtering.plan(image, kernel, options)
+                compared = None if other is None else filtering.plan(image, kernel, other).explanation()
+                steps.append(Step(step.explanation(), compared))
             if dry_run:
                 image = step.result_like()  # the next step's input: its shape, without filtering
-                if " -> " not in notes[-1]:
-                    notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
                 continue
-            image = apply(image, kernel, options)
-            if explain and " -> " not in notes[-1]:
-                notes[-1] += f"; output {image.shape[0]}x{image.shape[1]}"
+            image = filtering.apply(image, kernel, options)
         if dry_run:
             return result("skipped")
         if other is not None:
             theirs, original = original, None  # freed as soon as the second engine has filtered it
             scale = finite_magnitude(theirs)
             for kernel in chain:
-                theirs = apply(theirs, kernel, other)
+                theirs = filtering.apply(theirs, kernel, other)
                 scale = kernel.reach(scale)
             if options.post == "stretch":  # rescaled to the output range, and the rounding with it
                 scale = finite_magnitude(image)

@@ -73,9 +73,21 @@ class Explanation:
     def __str__(self) -> str:
         return self.route_text + "".join(f"; {extra}" for extra in self.extras)
 
-    def with_output(self) -> str:
-        """The line with the output's size at its end (said once)."""
-        return str(self) if self.resized else f"{self}; output {self.output_shape[0]}x{self.output_shape[1]}"
+    def line(self, compared_with: "Explanation | None" = None) -> str:
+        """The line ``--explain`` prints for a file: this, the route of the engine it was
+        compared with, and the output's size at the end (said once)."""
+        text = str(self)
+        if compared_with is not None:
+            text += f"; compared with {compared_with.route_text}"
+        return text if self.resized else f"{text}; output {self.output_shape[0]}x{self.output_shape[1]}"
+
+    def to_dict(self) -> dict:
+        """As JSON: each route with the calls it is for, the extras, the output's size."""
+        return {
+            "routes": [{"route": text, "calls": list(labels)} for text, labels in self.routes],
+            "extras": list(self.extras),
+            "output": list(self.output_shape),
+        }
 
 
 _RGB = ("red", "green", "blue")
