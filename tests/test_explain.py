@@ -164,3 +164,27 @@ def test_engine_both_explains_the_numpy_route_it_compares_with(tmp_path: Path) -
         (37, 45, 3), np.uint8, filtering.plan(_image(False), "sobel-x", FilterOptions()).spec
     )
     assert f"; compared with {numpy_route}; output 37x45" in _explained(proc.stderr)
+
+
+def test_the_report_carries_each_steps_explanation_as_fields(tmp_path: Path) -> None:
+    source = tmp_path / "in.png"
+    cv2.imwrite(str(source), _image(alpha=False)[:, :, :3])
+    out, report = tmp_path / "out.png", tmp_path / "run.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgconv", "apply", "blur+sobel-x", str(source), "-o", str(out), "--engine", "both",
+         "--stride", "2", "--explain", "--report", str(report)],
+        capture_output=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (record,) = json.loads(report.read_text())
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED).shape[:2]
+    blur, sobel = record["steps"]
+    assert sobel["output"] == list(written)  # the oracle: the file written
+    assert blur["output"] == [-(-37 // 2), -(-45 // 2)] and blur["extras"][0].startswith("stride 2x2")
+    # the numpy engine's own account of the call it was compared with (the dilated, same-size call)
+    spec = filtering.plan(_image(False), "sobel-x", FilterOptions()).spec
+    numpy_route = NumpyEngine().explain(tuple(blur["output"]) + (3,), np.uint8, spec)
+    assert sobel["compared_with"] == [{"route": numpy_route, "calls": [""]}]
+    assert sobel["routes"][0]["route"].startswith("cv2: ")
+    line = _explained(proc.stderr)
+    assert line.endswith(f"{sobel['extras'][-1]}; compared with {numpy_route}") and " | " in line

@@ -1,4 +1,4 @@
-"""The pipeline around the engine (imgconv/filtering.py): post, depth, gray, alpha,
+"""The pipeline around the engine (imgconv/filtering/): post, depth, gray, alpha,
 premultiply, divisor/offset folding, input checks, output types, non-contiguous input.
 
 Expected values are computed by hand in the comments beside them.
@@ -276,7 +276,7 @@ def test_premultiply_does_not_bleed_transparent_colour():
 
 
 def test_premultiply_output_alpha_is_the_filtered_alpha():
-    # imgconv/filtering.py, module docstring step 2: "colour is divided by the filtered
+    # imgconv/filtering/__init__.py, module docstring step 2: "colour is divided by the filtered
     # alpha again (which becomes the output alpha)": (255+255+0)/3 = (255+0+255)/3 = 170
     out = imgconv.apply(GARBAGE, BOX_1X3, border="replicate", premultiply=True)
     assert out[0, :, 3].tolist() == [170, 170, 170]

@@ -1,5 +1,5 @@
 """Stride, dilation, padding and transposed convolution: imgconv/geometry.py and the
-geometry half of imgconv/filtering.py (``apply(..., stride=, dilation=, padding=,
+geometry half of imgconv/filtering/ (composed.py) (``apply(..., stride=, dilation=, padding=,
 transposed=)``), through the cv2 engine.
 
 Every expected value comes from a hand computation (in the comments beside it) or from a

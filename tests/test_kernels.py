@@ -829,3 +829,24 @@ def test_random_rectangular_matrices_round_trip(rows: list[list[float]]) -> None
     flipped = kernel.flipped()
     np.testing.assert_array_equal(flipped.weights, np.array(matrix)[::-1, ::-1])
     assert math.isfinite(kernel.sum)
+
+
+def test_one_constructor_makes_the_type_its_arguments_describe() -> None:
+    import pickle
+
+    part = K.Kernel([[-1, 0, 1]])
+    single = K.Kernel([[1, 2, 1]], divisor=4)
+    channels = K.Kernel([[1]], channels=(K.Kernel([[1]]), K.Kernel([[2]])))
+    mixed = K.Kernel([[1]], pointwise=[[0.5, 0.5, 0.0]])
+    combined = K.Kernel(None, parts=(part, part.flipped()), combine="max")
+    assert type(single) is K.Kernel and single.single
+    assert isinstance(channels, K.ChannelKernels) and isinstance(mixed, K.ChannelKernels) and channels.per_channel
+    assert isinstance(combined, K.CombinedKernel) and combined.combined and not combined.single
+    for kernel in (single, channels, mixed, combined):
+        again = pickle.loads(pickle.dumps(kernel))  # kernels travel to worker processes
+        assert type(again) is type(kernel) and again.to_dict() == kernel.to_dict()
+        assert type(kernel.flipped()) is type(kernel) and type(kernel.rotated(90)) is type(kernel)
+    # each answers for itself: a combined kernel's reach is its parts' sum, by hand 2 + 2
+    assert combined.reach(1) == 4.0 and channels.reach(10) == 20.0
+    with pytest.raises(KernelError, match="first part"):
+        K.CombinedKernel([[9, 9, 9]], parts=(part, part.flipped()), combine="max")
