@@ -102,7 +102,7 @@ def show_command(
 
     Example: imgconv kernels show sobel-x --rotate 90
     """
-    from ..kernels import COMBINE_HELP, inspect_kernel, load_kernel
+    from ..kernels import COMBINE_HELP, CombinedKernel, inspect_kernel, load_kernel
 
     loaded = load_kernel(kernel)
     if rotate is not None:
@@ -129,8 +129,8 @@ def show_command(
         shown.append(f"rotated {rotate} degrees counter-clockwise")
     if flip:
         shown.append("flipped (rotated 180 degrees: what --mode convolve correlates with)")
-    if loaded.per_channel or loaded.combined:
-        if loaded.combined:
+    if not loaded.single:  # per-channel or combined: each matrix it holds in turn
+        if isinstance(loaded, CombinedKernel):
             parts = [
                 (f"kernel {i + 1} of {len(loaded.parts)}: {k.name}, divisor {_number(k.divisor)}, offset {_number(k.offset)}",
                  k.weights, k.anchor)
@@ -149,7 +149,7 @@ def show_command(
             console.print(_matrix_table(None, weights, anchor, console.width))
             if note := _digits_note(weights, console.width):
                 say(note)
-        if loaded.combined:
+        if isinstance(loaded, CombinedKernel):
             say(f"combine   {loaded.combine}: {COMBINE_HELP[loaded.combine]}")
         _say_common(say, loaded, info, shown)
         return

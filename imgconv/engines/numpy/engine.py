@@ -37,13 +37,14 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 
 class NumpyEngine:
-    """Correlation in numpy, picking the fastest exact strategy (see the module docstring).
+    """Correlation in numpy, picking the fastest exact route (``docs/numpy-engine.md`` says why each is exact).
 
     Parameters
     ----------
-    strategy : {None, "shift", "integer", "separable", "fft"}
-        None (the default) chooses by estimated cost; a name forces that route and raises
-        ``ValueError`` when it cannot run the call (meant for tests and benchmarks).
+    strategy : {None, "shift", "integer", "separable", "matmul", "fft"}
+        For tests and benchmarks only: None (the default, and the only value imgconv itself
+        uses) chooses by estimated cost; a name from :data:`STRATEGIES` forces that route and
+        raises ``ValueError`` when it cannot run the call.
     threads : int, optional
         Most threads to use on large images; default: the CPUs this process may use.
 
