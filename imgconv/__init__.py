@@ -21,6 +21,7 @@ _EXPORTS = {
     "Kernel": "imgconv.kernels",
     "kernel_names": "imgconv.kernels",
     "apply": "imgconv.filtering",
+    "apply_files": "imgconv.batch",
     "FilterOptions": "imgconv.options",
     "read_image": "imgconv.imageio",
     "write_image": "imgconv.imageio",

@@ -43,6 +43,8 @@ from .inputs import STDIO
 from .plan import Job, same_file
 
 if TYPE_CHECKING:  # filtering (numpy, OpenCV) is imported when a job runs, not at start-up
+    from distributed import Client
+
     from ..filtering import Explanation
 
 
@@ -82,6 +84,7 @@ class JobResult:
     pixels: int = 0
     steps: tuple[Step, ...] = ()  # with explain or dry_run: how each kernel of the chain ran
     comparison: dict | None = None  # with compare_with: the engines' agreement (see compare_engines)
+    worker: str | None = None  # on a Dask cluster: the address of the worker that ran it
 
     @property
     def explanation(self) -> str | None:
@@ -111,6 +114,8 @@ class JobResult:
             record["comparison"] = self.comparison
         if self.steps:  # with --explain or --dry-run: how each kernel of the chain ran
             record["steps"] = [step.to_dict() for step in self.steps]
+        if self.worker is not None:
+            record["worker"] = self.worker
         return record
 
 
@@ -167,7 +172,7 @@ def run_job(
 
     try:
         to_stdout = job.output == STDIO
-        if not to_stdout and not dry_run and _keep_existing(job, settings):
+        if not to_stdout and not dry_run and keeps_existing(job, settings):
             return result("skipped")
         data = read_bytes(job.input)
         if to_stdout:
@@ -223,7 +228,7 @@ _ORDER = "bgr"
 """The channel order of a batch: OpenCV decodes and encodes in it, so no channel is swapped."""
 
 
-def _keep_existing(job: Job, settings: JobSettings) -> bool:
+def keeps_existing(job: Job, settings: JobSettings) -> bool:
     """Whether an existing output is skipped (``skip_existing``); raises where it may not be
     replaced: never an input, and without ``overwrite`` nothing."""
     if os.path.exists(job.output) and same_file(job.input, job.output):
@@ -355,6 +360,7 @@ def run_jobs(
     *,
     workers: int = 1,
     executor_factory: Callable[[int], concurrent.futures.Executor] | None = None,
+    client: "Client | None" = None,
 ) -> Iterator[JobResult]:
     """Run ``jobs``, yielding each :class:`JobResult` as it finishes.
 
@@ -363,8 +369,16 @@ def run_jobs(
     so memory stays bounded however many files there are. Jobs planned as skipped
     (``Job.skip``) are reported at once, in their order, without a worker. Closing the
     generator (or Ctrl-C) cancels what has not started; a job that is stopped midway
-    leaves no file.
+    leaves no file. With a ``dask.distributed`` ``client`` the jobs run on its cluster
+    instead (:mod:`imgconv.batch.cluster`), and ``workers`` is not used.
     """
+    if client is not None:
+        from .cluster import check_runnable, run_on_client
+
+        jobs = list(jobs)
+        check_runnable(jobs)
+        yield from run_on_client(jobs, kernels, options, settings, client)
+        return
     if workers <= 1:
         for job in jobs:
             yield run_job(job, kernels, options, settings)

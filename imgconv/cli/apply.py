@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import List, Optional
@@ -119,6 +120,14 @@ def apply_command(
     workers: Optional[int] = typer.Option(
         None, "-j", "--workers", metavar="N", help="Files filtered in parallel processes (default: the CPUs imgconv may use)."
     ),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS",
+        help="Run the batch on a Dask cluster: tcp://host:8786, a scheduler JSON file, or local[:N] "
+        "(a local cluster of N workers). Needs imgconv[dask]; the workers read and write the files.",
+    ),
+    scheduler_timeout: float = typer.Option(
+        10.0, "--scheduler-timeout", metavar="SECONDS", help="How long to wait for the --scheduler before giving up."
+    ),
     report: Optional[str] = typer.Option(
         None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
     ),
@@ -178,8 +187,33 @@ def apply_command(
         tolerance=tolerance,
         reading=reading,
     )
-    results = run_jobs(jobs, chain, options, settings, workers=min(count, len(jobs)) if batch else 1)
-    summary = _Summary(len(jobs), show_progress=batch and not quiet and sys.stderr.isatty())
+    with contextlib.ExitStack() as stack:
+        client = None
+        if scheduler is not None and jobs:
+            from ..batch.cluster import connect
+
+            client = stack.enter_context(connect(scheduler, timeout=scheduler_timeout))
+        results = run_jobs(jobs, chain, options, settings, workers=min(count, len(jobs)) if batch else 1, client=client)
+        summary, interrupted = _show(results, len(jobs), batch=batch, quiet=quiet, dry_run=dry_run)
+    if (batch or interrupted) and not quiet:
+        typer.echo(summary.line(interrupted), err=True)
+    if report is not None:
+        _write_report(report, summary.results, engine, jobs)
+    if interrupted:
+        raise typer.Exit(130)
+    failed = [r for r in summary.results if r.status == "failed"]
+    if failed:
+        raise typer.Exit(failed[0].error.exit_code if not batch and failed[0].error else 1)
+    if any(r.engines_disagree for r in summary.results):
+        raise typer.Exit(1)
+
+
+def _show(results, total: int, *, batch: bool, quiet: bool, dry_run: bool):  # noqa: ANN001, ANN202
+    """Each result as it comes (explanation, comparison, error, progress); the summary, and
+    whether Ctrl-C stopped the run."""
+    from ..batch import STDIO
+
+    summary = _Summary(total, show_progress=batch and not quiet and sys.stderr.isatty())
     interrupted = False
     with summary:
         while True:
@@ -201,17 +235,7 @@ def apply_command(
             elif not batch and not quiet and not dry_run and result.job.output != STDIO:
                 verb = "skipped (exists)" if result.status == "skipped" else "wrote"
                 typer.echo(f"{verb} {_shown(result.job.output)}", err=True)
-    if (batch or interrupted) and not quiet:
-        typer.echo(summary.line(interrupted), err=True)
-    if report is not None:
-        _write_report(report, summary.results, engine, jobs)
-    if interrupted:
-        raise typer.Exit(130)
-    failed = [r for r in summary.results if r.status == "failed"]
-    if failed:
-        raise typer.Exit(failed[0].error.exit_code if not batch and failed[0].error else 1)
-    if any(r.engines_disagree for r in summary.results):
-        raise typer.Exit(1)
+    return summary, interrupted
 
 
 def _comparison_line(result) -> str:  # noqa: ANN001

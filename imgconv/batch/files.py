@@ -1,0 +1,56 @@
+"""``imgconv.apply_files``: the batch runner from Python, locally or on a Dask cluster."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..kernels import Kernel, load_kernel_chain
+from ..options import FilterOptions
+from .inputs import find_inputs
+from .plan import plan_jobs
+from .run import JobSettings, run_jobs
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["apply_files"]
+
+
+def apply_files(
+    kernel: Any,
+    inputs: str | Sequence[str],
+    *,
+    output: str | None = None,
+    client: "Client | None" = None,
+    workers: int = 1,
+    recursive: bool = False,
+    pattern: str | None = None,
+    settings: JobSettings = JobSettings(),
+    **options: Any,
+) -> list[dict]:
+    """Filter files as ``imgconv apply`` does, and return the records ``--report`` writes.
+
+    ``kernel``: a spec (``"blur+sharpen"`` is a chain), a :class:`Kernel` or a list of them;
+    ``inputs``: files, folders, glob patterns; ``output``: a file or a folder (None: beside
+    each input); ``client``: a ``dask.distributed.Client`` to run on its cluster (the workers
+    read and write the files), else ``workers`` local processes; ``options``: the fields of
+    :class:`FilterOptions` (``border="wrap"`` ...). Failures are records with an ``error``.
+
+    >>> import tempfile, os, cv2, numpy as np
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = cv2.imwrite(os.path.join(folder, "a.png"), np.zeros((4, 4), np.uint8))
+    >>> [r["status"] for r in apply_files("edge", folder, output=os.path.join(folder, "out"))]
+    ['done']
+    """
+    if isinstance(kernel, str):
+        chain = load_kernel_chain(kernel)
+    elif isinstance(kernel, Kernel):
+        chain = [kernel]
+    else:
+        chain = list(kernel)
+    filtering = FilterOptions(**options)
+    names = [inputs] if isinstance(inputs, str) else list(inputs)
+    jobs = plan_jobs(find_inputs(names, recursive=recursive, pattern=pattern), output,
+                     "+".join(k.tag for k in chain), several=len(names) > 1)
+    results = run_jobs(jobs, chain, filtering, settings, workers=workers, client=client)
+    return [result.record(filtering.engine) for result in results]
