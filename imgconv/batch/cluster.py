@@ -4,8 +4,8 @@ Everything is decided on the client before anything is sent (:func:`imgconv.batc
 which inputs, which outputs, what may not be overwritten); each job then runs on a worker
 as :func:`~imgconv.batch.run.run_job` runs it locally, reading and writing the files itself
 (a filesystem the workers share), and only its small :class:`JobResult` travels back. Jobs
-are submitted lazily, a few per worker thread at a time, so a million inputs never make a
-million futures. A job whose worker dies is run again elsewhere (Dask reschedules it); one
+go out in small groups (one task, one scheduler round trip), a few tasks per worker thread
+at a time, so a million inputs never make a million futures. A job whose worker dies is run again elsewhere (Dask reschedules it); one
 that keeps killing workers fails alone, with the reason. Needs the ``dask`` extra
 (``pip install 'imgconv[dask]'``): ``dask`` and ``distributed``.
 """
@@ -32,8 +32,8 @@ __all__ = ["connect", "run_on_client", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds to wait for a scheduler before saying it cannot be reached."""
-_IN_FLIGHT = 4
-"""Jobs submitted per worker thread at a time (enough to keep each busy between round trips)."""
+_IN_FLIGHT = 3
+"""Tasks submitted per worker thread at a time (enough to keep each busy between round trips)."""
 
 
 def _distributed():  # noqa: ANN202 - the module
@@ -117,19 +117,30 @@ def check_runnable(jobs: Sequence[Job]) -> None:
             raise ImgconvError("the output folder is not writable (the workers write there)", existing)
 
 
-def _run_remote(job: Job, kernels: Sequence[Kernel], options: FilterOptions, settings: JobSettings) -> JobResult:
-    """One job on a worker, the result marked with the worker's address."""
+def _run_remote(jobs: Sequence[Job], kernels: Sequence[Kernel], options: FilterOptions,
+                settings: JobSettings) -> list[JobResult]:
+    """A few jobs on a worker, each result marked with the worker's address."""
     from distributed import get_worker
 
     from .._cv import cv2
 
     cv2().setNumThreads(1)  # the worker's threads are the parallelism, as in the local pool
-    result = run_job(job, kernels, options, settings)
     worker = get_worker().address
-    if result.error is not None:  # which machine could not read or write the file
-        error = result.error
-        result = replace(result, error=type(error)(f"{error.reason} (on worker {worker})", error.path))
-    return replace(result, worker=worker)
+    results = []
+    for job in jobs:
+        result = run_job(job, kernels, options, settings)
+        if result.error is not None:  # which machine could not read or write the file
+            error = result.error
+            result = replace(result, error=type(error)(f"{error.reason} (on worker {worker})", error.path))
+        results.append(replace(result, worker=worker))
+    return results
+
+
+def _group_size(remaining: int, threads: int) -> int:
+    """Jobs per task: up to 8 while many remain (a task's round trip through the scheduler
+    costs a few ms, as much as filtering a small image), one each for the last ones, so
+    that the workers finish together."""
+    return max(1, min(8, remaining // (4 * threads)))
 
 
 def run_on_client(
@@ -156,13 +167,17 @@ def run_on_client(
     limit = _IN_FLIGHT * threads
     pending = distributed.as_completed()
     submitted: dict = {}
-    queue = iter(jobs)
+    queue = list(jobs)[::-1]  # popped from the end: in input order
+
+    def send(group: list[Job]) -> None:
+        future = client.submit(_run_remote, group, kernels, options, remote, retries=retries, pure=False)
+        submitted[future] = group
+        pending.add(future)
 
     def fill() -> Iterator[JobResult]:
-        while pending.count() < limit:
-            job = next(queue, None)
-            if job is None:
-                return
+        group: list[Job] = []
+        while queue and pending.count() < limit:
+            job = queue.pop()
             if job.skip:
                 yield run_job(job, kernels, options, settings)
                 continue
@@ -174,24 +189,32 @@ def run_on_client(
                 except ImgconvError as error:
                     yield JobResult(job, "failed", error)
                     continue
-            future = client.submit(_run_remote, job, kernels, options, remote, retries=retries, pure=False)
-            submitted[future] = job
-            pending.add(future)
+            group.append(job)
+            if len(group) >= _group_size(len(queue) + 1, threads):
+                send(group)
+                group = []
+        if group:
+            send(group)
 
     try:
         yield from fill()
         while not pending.is_empty():
             future = next(pending)
-            job = submitted.pop(future)
+            group = submitted.pop(future)
             try:
-                yield future.result()
+                yield from future.result()
             except distributed.KilledWorker:
-                yield JobResult(job, "failed", ImgconvError(
-                    "the workers running this input died each time it was tried (out of memory?); "
-                    "the other inputs went on", job.input))
-            except Exception as error:  # noqa: BLE001 - a lost task fails its input, not the batch
+                if len(group) > 1:  # one of them may be the cause: each alone, so it fails alone
+                    for job in group:
+                        send([job])
+                else:
+                    yield JobResult(group[0], "failed", ImgconvError(
+                        "the workers running this input died each time it was tried (out of memory?); "
+                        "the other inputs went on", group[0].input))
+            except Exception as error:  # noqa: BLE001 - a lost task fails its inputs, not the batch
                 reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                yield JobResult(job, "failed", ImgconvError(f"the cluster lost this job: {reason}", job.input))
+                for job in group:
+                    yield JobResult(job, "failed", ImgconvError(f"the cluster lost this job: {reason}", job.input))
             yield from fill()
     finally:
         if submitted:  # Ctrl-C or an abandoned generator: nothing more starts
