@@ -209,3 +209,30 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path: Path) 
     image = cv2.imread(str(source / "05.png"))
     expect = imgconv.apply(image, "gaussian:size=31,sigma=6", engine="numpy")  # as the batch ran it
     assert np.array_equal(cv2.imread(str(tmp_path / "out" / "05.png")), expect)
+
+
+def test_an_input_that_kills_its_workers_fails_alone(tmp_path: Path) -> None:
+    """Workers limited to 600 MiB, which Dask's nanny enforces by killing the worker: one
+    input needs far more (a 7000x7000 RGB image is filtered in float32 for --depth uint16 and
+    --post stretch: 590 MB of sums alone), the others little. It fails with the reason; the batch goes on. (The outputs are
+    16-bit PNGs: the float32 results scaled, as --depth uint16 does.)"""
+    source = tmp_path / "in"
+    source.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        cv2.imwrite(str(source / f"small{i}.png"), rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    big = np.zeros((7000, 7000, 3), np.uint8)
+    big[::7, ::5] = 200  # compresses to little on disk, 147 MB decoded
+    cv2.imwrite(str(source / "huge.png"), big)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50,
+        memory_limit="600MiB",
+    ) as cluster, distributed.Client(cluster) as client:
+        records = imgconv.apply_files("gaussian:size=9,sigma=2", str(source), output=str(tmp_path / "out"),
+                                      client=client, depth="uint16", post="stretch", engine="numpy")
+    by_name = {Path(r["input"]).name: r for r in records}
+    assert sorted(by_name) == ["huge.png", "small0.png", "small1.png", "small2.png", "small3.png"]
+    assert by_name["huge.png"]["status"] == "failed", by_name["huge.png"]
+    assert "died each time it was tried" in by_name["huge.png"]["error"]
+    assert all(by_name[f"small{i}.png"]["status"] == "done" for i in range(4)), records
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"small{i}.png" for i in range(4)]
