@@ -236,3 +236,32 @@ def test_an_input_that_kills_its_workers_fails_alone(tmp_path: Path) -> None:
     assert "died each time it was tried" in by_name["huge.png"]["error"]
     assert all(by_name[f"small{i}.png"]["status"] == "done" for i in range(4)), records
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"small{i}.png" for i in range(4)]
+
+
+def test_ctrl_c_stops_at_once_and_leaves_only_whole_files(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    rng = np.random.default_rng(4)
+    for i in range(120):
+        cv2.imwrite(str(source / f"{i:03d}.png"), rng.integers(0, 256, (640, 640, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "imgconv", "apply", "gaussian:size=31,sigma=6", str(source), "-o", str(out),
+         "--engine", "numpy", "--scheduler", "local:2", "--report", str(tmp_path / "run.json")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(out.glob("*.png"))) < 4:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130 and time.monotonic() - stopped < 15, stderr
+    summary = [line for line in stderr.splitlines() if line.startswith("interrupted: ")]
+    assert summary and "not started" in summary[0], stderr
+    written = sorted(out.iterdir())
+    assert 4 <= len(written) < 120 and all(p.suffix == ".png" for p in written)  # no temporary files
+    for path in written:  # every file whole: what was running when Ctrl-C came is finished or absent
+        assert cv2.imread(str(path)).shape == (640, 640, 3), path
+    records = json.loads((tmp_path / "run.json").read_text())
+    assert {Path(r["output"]).name for r in records} <= {p.name for p in written}
