@@ -88,16 +88,23 @@ def connect(address: str, *, timeout: float = DEFAULT_TIMEOUT) -> Iterator["Clie
 
 
 def _local_cluster(distributed, address: str):  # noqa: ANN001, ANN202
+    import dask
+
     from .._cpus import usable_cpus
+    from .run import _start_context
 
     count = address.partition(":")[2]
     if count and not (count.isdigit() and int(count) >= 1):
         raise UsageError(f"--scheduler local:N takes a number of workers >= 1, not {count!r}")
     workers = int(count) if count else usable_cpus()
-    return distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    # the local pool's rule for starting worker processes: fork (0.1 s for two, with OpenCV
+    # already loaded) while this process has filtered nothing, else forkserver (0.5 s)
+    method = _start_context().get_start_method()
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        return distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
 
 
 def check_runnable(jobs: Sequence[Job]) -> None:
