@@ -48,6 +48,15 @@ def photos(tmp_path: Path) -> Path:
     return root
 
 
+def _noise(folder: Path, count: int, side: int, seed: int) -> Path:
+    """``count`` random RGB PNGs of ``side`` x ``side`` in a new ``folder``."""
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+    return folder
+
+
 def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -182,11 +191,7 @@ def test_the_installed_cli_on_real_scheduler_and_worker_processes(photos: Path, 
 
 
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
-    rng = np.random.default_rng(9)
-    for i in range(24):
-        cv2.imwrite(str(source / f"{i:02d}.png"), rng.integers(0, 256, (384, 384, 3), dtype=np.uint8))
+    source = _noise(tmp_path / "in", 24, 384, seed=9)
     cluster = _Cluster(tmp_path, workers=2)
     try:
         command = [sys.executable, "-m", "imgconv", "apply", "gaussian:size=31,sigma=6", str(source), "-o",
@@ -206,9 +211,9 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path: Path) 
     assert all(r["status"] == "done" for r in records)
     written = sorted(os.listdir(tmp_path / "out"))
     assert written == sorted(p.name for p in source.glob("*.png"))  # no temporary file left behind
-    image = cv2.imread(str(source / "05.png"))
+    image = cv2.imread(str(source / "005.png"))
     expect = imgconv.apply(image, "gaussian:size=31,sigma=6", engine="numpy")  # as the batch ran it
-    assert np.array_equal(cv2.imread(str(tmp_path / "out" / "05.png")), expect)
+    assert np.array_equal(cv2.imread(str(tmp_path / "out" / "005.png")), expect)
 
 
 def test_an_input_that_kills_its_workers_fails_alone(tmp_path: Path) -> None:
@@ -239,11 +244,7 @@ def test_an_input_that_kills_its_workers_fails_alone(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_at_once_and_leaves_only_whole_files(tmp_path: Path) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
-    rng = np.random.default_rng(4)
-    for i in range(120):
-        cv2.imwrite(str(source / f"{i:03d}.png"), rng.integers(0, 256, (640, 640, 3), dtype=np.uint8))
+    source = _noise(tmp_path / "in", 120, 640, seed=4)
     out = tmp_path / "out"
     run = subprocess.Popen(
         [sys.executable, "-m", "imgconv", "apply", "gaussian:size=31,sigma=6", str(source), "-o", str(out),
