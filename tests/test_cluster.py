@@ -25,6 +25,9 @@ import imgconv
 from imgconv.batch import JobSettings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+_SCRIPT = Path(sys.executable).with_name("imgconv")
+IMGCONV = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "imgconv"]
+"""The installed command (the virtual environment's script), as a user runs it."""
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +116,7 @@ def test_an_input_a_worker_cannot_read_fails_alone_naming_the_worker(client, pho
 
 
 def _run(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
-    return subprocess.run([sys.executable, "-m", "imgconv", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([*IMGCONV, *args], capture_output=True, text=True, timeout=timeout,
                           **kwargs)
 
 
@@ -194,7 +197,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path: Path) 
     source = _noise(tmp_path / "in", 24, 384, seed=9)
     cluster = _Cluster(tmp_path, workers=2)
     try:
-        command = [sys.executable, "-m", "imgconv", "apply", "gaussian:size=31,sigma=6", str(source), "-o",
+        command = [*IMGCONV, "apply", "gaussian:size=31,sigma=6", str(source), "-o",
                    str(tmp_path / "out"), "--engine", "numpy", "--scheduler", cluster.address,
                    "--report", str(tmp_path / "run.json")]
         run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -247,7 +250,7 @@ def test_ctrl_c_stops_at_once_and_leaves_only_whole_files(tmp_path: Path) -> Non
     source = _noise(tmp_path / "in", 120, 640, seed=4)
     out = tmp_path / "out"
     run = subprocess.Popen(
-        [sys.executable, "-m", "imgconv", "apply", "gaussian:size=31,sigma=6", str(source), "-o", str(out),
+        [*IMGCONV, "apply", "gaussian:size=31,sigma=6", str(source), "-o", str(out),
          "--engine", "numpy", "--scheduler", "local:2", "--report", str(tmp_path / "run.json")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
