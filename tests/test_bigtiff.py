@@ -1,0 +1,80 @@
+"""TIFF in, tiled BigTIFF out, band by band (imgconv.bigtiff.filter_tiff), on real files.
+
+The oracle is imgconv.apply on the image tifffile decodes whole; the output is read back
+with tifffile and its layout (BigTIFF, tiles) checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+import imgconv
+from imgconv.bigtiff import band_height, filter_tiff
+from imgconv.errors import ImageReadError, ImageWriteError, UsageError
+from imgconv.options import FilterOptions
+
+
+def _write(path: Path, image: np.ndarray, **layout) -> Path:  # noqa: ANN003
+    tifffile.imwrite(path, image, **layout)
+    return path
+
+
+@pytest.mark.parametrize("layout", [{"tile": (32, 32), "compression": "zlib"}, {"rowsperstrip": 7}, {}])
+@pytest.mark.parametrize("border", ["reflect101", "wrap", "constant"])
+def test_a_streamed_tiff_equals_the_in_memory_result(tmp_path: Path, layout: dict, border: str) -> None:
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (150, 97, 3), dtype=np.uint8)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb", **layout)
+    options = FilterOptions(border=border, border_value=9)
+    # a memory budget that allows one 16-row tile per band: ten bands for 150 rows
+    done = filter_tiff(source, tmp_path / "out.tif", "gaussian:size=9,sigma=2", options, memory=1, tile=16)
+    assert done["band_rows"] == 16 and done["bands"] == 10
+    out = tifffile.imread(tmp_path / "out.tif")
+    assert np.array_equal(out, imgconv.apply(image, "gaussian:size=9,sigma=2", options))
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        page = tif.pages[0]
+        assert tif.is_bigtiff and page.is_tiled and (page.tilelength, page.tilewidth) == (16, 16)
+
+
+def test_16_bit_grey_to_float_and_the_compressions(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 65536, (70, 45), dtype=np.uint16)
+    source = _write(tmp_path / "in.tif", image)
+    options = FilterOptions(depth="float32", engine="numpy")
+    expect = imgconv.apply(image, "sobel-x", options)
+    for compression in ("zlib", "zstd", "none"):
+        target = tmp_path / f"{compression}.tif"
+        filter_tiff(source, target, "sobel-x", options, memory=1, tile=32, compression=compression)
+        assert np.array_equal(tifffile.imread(target), expect), compression
+
+
+def test_band_height_follows_the_memory_budget() -> None:
+    # 39,000 bytes a row (3,000 values of 1 + 12 bytes): 13,765 rows in 512 MiB, less the 8 of the
+    # halo, in whole tiles of 256: 53 tiles
+    assert band_height(1000, 3, 1, 256, 512 << 20, 8) == 53 * 256
+    assert band_height(1000, 3, 1, 256, 1, 8) == 256  # at least one tile
+
+
+def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
+    image = np.zeros((20, 20), np.uint8)
+    source = _write(tmp_path / "in.tif", image)
+    with pytest.raises(ImageWriteError, match="never overwrites an input"):
+        filter_tiff(source, source, "blur", overwrite=True)
+    (tmp_path / "out.tif").write_bytes(b"precious")
+    with pytest.raises(ImageWriteError, match="output exists"):
+        filter_tiff(source, tmp_path / "out.tif", "blur")
+    assert (tmp_path / "out.tif").read_bytes() == b"precious"
+    with pytest.raises(ImageReadError, match="no such file"):
+        filter_tiff(tmp_path / "missing.tif", tmp_path / "x.tif", "blur")
+    (tmp_path / "fake.tif").write_bytes(b"II*\x00 not really a tiff")
+    with pytest.raises(ImageReadError, match="not a TIFF"):
+        filter_tiff(tmp_path / "fake.tif", tmp_path / "y.tif", "blur")
+    with pytest.raises(UsageError, match="compression"):
+        filter_tiff(source, tmp_path / "z.tif", "blur", compression="jpeg2000")
+    with pytest.raises(UsageError, match="minimum and maximum"):
+        filter_tiff(source, tmp_path / "w.tif", "blur", FilterOptions(post="stretch"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.tif", "in.tif", "out.tif"]  # no temporary files
