@@ -10,6 +10,8 @@ Needs the ``big`` extra (``pip install 'imgconv[big]'``: ``tifffile``, ``zarr``,
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
 from typing import Any, Iterator
@@ -21,7 +23,9 @@ from .errors import ImageReadError, ImageWriteError, UsageError
 from .options import FilterOptions
 from .streaming import filter_bands, halo
 
-__all__ = ["filter_tiff", "COMPRESSIONS", "DEFAULT_MEMORY"]
+__all__ = ["filter_tiff", "decoded_size", "default_memory", "parse_size", "COMPRESSIONS", "DEFAULT_MEMORY"]
+
+_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
 
 COMPRESSIONS = ("zlib", "zstd", "lzw", "none")
 """Compressions of the BigTIFF written (zlib is deflate; zstd needs imagecodecs)."""
@@ -36,6 +40,64 @@ def _modules():  # noqa: ANN202
     except ImportError:
         raise UsageError("streaming TIFF files needs tifffile and zarr: pip install 'imgconv[big]'") from None
     return tifffile, zarr
+
+
+def default_memory() -> int:
+    """The ``--max-memory`` default: a quarter of the machine's physical memory (512 MiB
+    where it cannot be read), so that a few images in flight still fit."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return DEFAULT_MEMORY
+
+
+def parse_size(text: str) -> int:
+    """``512M``, ``4G``, ``64K`` or a number of bytes.
+
+    >>> parse_size("512M"), parse_size("1.5G"), parse_size("4096")
+    (536870912, 1610612736, 4096)
+    """
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in units else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise UsageError(f"--max-memory takes a size such as 512M or 4G, not {text!r}")
+    return int(number * units[unit])
+
+
+def decoded_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(pixels, bytes)`` of the TIFF at ``path`` decoded (its first image), from its
+    header alone; None for a file that is not a TIFF, or without tifffile (the ``big`` extra)."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) not in _MAGIC:
+                return None
+        import tifffile
+    except (OSError, ImportError):
+        return None
+    try:
+        with _quiet(), tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            pixels = int(np.prod(series.shape[:2]))
+            return pixels, int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
+    except Exception:  # noqa: BLE001 - a damaged header: the in-memory reader says what is wrong
+        return None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """tifffile logs what it finds odd in a header to stderr; imgconv reports in one line."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def band_height(width: int, channels: int, itemsize: int, tile: int, memory: int, reach: int) -> int:
@@ -72,6 +134,11 @@ def filter_tiff(
     Returns what was done: ``shape``, ``dtype``, ``band_rows``, ``bands``.
     """
     tifffile, zarr = _modules()
+    with _quiet():
+        return _filter_tiff(tifffile, zarr, source, target, kernel, options, memory, tile, compression, overwrite)
+
+
+def _filter_tiff(tifffile, zarr, source, target, kernel, options, memory, tile, compression, overwrite) -> dict:  # noqa: ANN001, PLR0913
     options = options or FilterOptions()
     source, target = os.fspath(source), os.fspath(target)
     if compression not in COMPRESSIONS:
@@ -97,7 +164,7 @@ def filter_tiff(
     channels = image.shape[2] if image.ndim == 3 else 1
     above, below = halo(kernel, options)
     rows = band_height(width, channels, image.dtype.itemsize, tile, memory, above + below)
-    bands = filter_bands(lambda y0, y1: image[y0:y1], height, kernel, options, band_rows=rows)
+    bands = filter_bands(lambda y0, y1: _rows(image, y0, y1, source), height, kernel, options, band_rows=rows)
     first_y, first = next(bands)  # the output's dtype and channels are the first band's
     folder = os.path.dirname(os.path.abspath(target))
     handle, temporary = tempfile.mkstemp(prefix=".imgconv-", suffix=".tif", dir=folder)
@@ -116,6 +183,15 @@ def filter_tiff(
         raise
     return {"shape": [height, width] + list(first.shape[2:]), "dtype": str(first.dtype), "band_rows": rows,
             "bands": -(-height // rows)}
+
+
+def _rows(image: Any, y0: int, y1: int, source: str) -> np.ndarray:
+    """Rows ``y0 .. y1-1`` decoded; a damaged strip or tile is one line naming the file."""
+    try:
+        return np.asarray(image[y0:y1])
+    except Exception as error:  # noqa: BLE001 - whatever a damaged file makes the codecs raise
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        raise ImageReadError(f"a damaged TIFF: rows {y0}-{y1 - 1} cannot be decoded ({reason})", source) from None
 
 
 def _tiles(head: list, rest: Iterator[tuple[int, np.ndarray]], tile: int) -> Iterator[np.ndarray]:

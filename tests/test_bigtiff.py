@@ -78,3 +78,32 @@ def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="minimum and maximum"):
         filter_tiff(source, tmp_path / "w.tif", "blur", FilterOptions(post="stretch"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.tif", "in.tif", "out.tif"]  # no temporary files
+
+
+def test_the_cli_streams_a_tiff_over_max_memory_and_keeps_the_rest_in_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(6)
+    image = rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb", rowsperstrip=8)
+    command = [sys.executable, "-m", "imgconv", "apply"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120)
+
+    streamed = run("sharpen", str(source), "-o", str(tmp_path / "out.tif"), "--max-memory", "64K")
+    in_memory = run("sharpen", str(source), "-o", str(tmp_path / "mem.tif"))
+    assert streamed.returncode == 0 and in_memory.returncode == 0, (streamed.stderr, in_memory.stderr)
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif, tifffile.TiffFile(tmp_path / "mem.tif") as mem:
+        assert tif.is_bigtiff and tif.pages[0].is_tiled and not mem.is_bigtiff  # which way each went
+        assert np.array_equal(tif.asarray(), mem.asarray())
+        assert np.array_equal(tif.asarray(), imgconv.apply(image, "sharpen"))
+    # a PNG output, or a chain, goes the in-memory way whatever the size
+    png = run("sharpen", str(source), "-o", str(tmp_path / "out.png"), "--max-memory", "64K")
+    chain = run("blur+sharpen", str(source), "-o", str(tmp_path / "chain.tif"), "--max-memory", "64K")
+    assert png.returncode == 0 and chain.returncode == 0
+    with tifffile.TiffFile(tmp_path / "chain.tif") as tif:
+        assert not tif.is_bigtiff
+    bad = run("sharpen", str(source), "-o", str(tmp_path / "bad.tif"), "--max-memory", "lots")
+    assert bad.returncode == 2 and "--max-memory takes a size such as 512M" in bad.stderr

@@ -57,8 +57,9 @@ class JobSettings:
     each image is also filtered with it, and how far its result is from the one written
     (that of ``FilterOptions.engine``) is recorded (:func:`compare_engines`, with
     ``tolerance``); None compares nothing. ``reading`` sets the pixel limit and the
-    truncated-file policy of the decoder. Picklable: it travels to worker processes with
-    each group of jobs.
+    truncated-file policy of the decoder. ``max_memory`` (bytes): a TIFF that decodes to
+    more, written to a .tif, is filtered band by band (:mod:`imgconv.bigtiff`); None: never.
+    Picklable: it travels to worker processes with each group of jobs.
     """
 
     output_format: str | None = None
@@ -69,6 +70,7 @@ class JobSettings:
     compare_with: str | None = None
     tolerance: float | None = None
     reading: ReadOptions = ReadOptions()
+    max_memory: int | None = None
 
     def __post_init__(self) -> None:
         if self.compare_with is not None:
@@ -174,6 +176,11 @@ def run_job(
         to_stdout = job.output == STDIO
         if not to_stdout and not dry_run and keeps_existing(job, settings):
             return result("skipped")
+        if not to_stdout and not dry_run:
+            streamed = _streamed(job, chain, options, settings)
+            if streamed:
+                pixels = streamed
+                return result("done")
         data = read_bytes(job.input)
         if to_stdout:
             fmt = format_for(settings.output_format or _input_format(job.input, data))
@@ -222,6 +229,30 @@ def run_job(
             raise
         return result("failed", InternalError.of(error, job.input))
     return result("done")
+
+
+def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: JobSettings) -> int:
+    """Filter a TIFF larger than ``settings.max_memory`` band by band into a .tif output
+    (:mod:`imgconv.bigtiff`); the pixels filtered, or 0 where the image goes the in-memory
+    way (smaller, not a TIFF, another output format, a kernel chain, a comparison)."""
+    if settings.max_memory is None or job.input == STDIO or len(chain) != 1 or settings.compare_with:
+        return 0
+    if os.path.splitext(job.output)[1].lower() not in (".tif", ".tiff"):
+        return 0
+    from ..bigtiff import decoded_size, filter_tiff
+
+    size = decoded_size(job.input)
+    if size is None or size[1] <= settings.max_memory:
+        return 0
+    limit = settings.reading.max_pixels
+    if limit and size[0] > limit:  # the decoder's own refusal says why (the pixel limit)
+        return 0
+    if job.make_folders:
+        _make_folder(os.path.dirname(job.output), job.output)
+    # what may be replaced was decided by keeps_existing; tifffile gives RGB order
+    done = filter_tiff(job.input, job.output, chain[0], replace(options, channel_order="rgb"),
+                       memory=settings.max_memory, overwrite=True)
+    return done["shape"][0] * done["shape"][1]
 
 
 _ORDER = "bgr"

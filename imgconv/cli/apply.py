@@ -128,6 +128,11 @@ def apply_command(
     scheduler_timeout: float = typer.Option(
         10.0, "--scheduler-timeout", metavar="SECONDS", help="How long to wait for the --scheduler before giving up."
     ),
+    max_memory: Optional[str] = typer.Option(
+        None, "--max-memory", metavar="SIZE",
+        help="A TIFF that decodes to more (512M, 4G; default: a quarter of the RAM) is filtered in bands "
+        "of rows into a tiled BigTIFF (.tif output), exactly as in memory. Needs imgconv[big].",
+    ),
     report: Optional[str] = typer.Option(
         None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
     ),
@@ -186,6 +191,7 @@ def apply_command(
         compare_with=compare_with,
         tolerance=tolerance,
         reading=reading,
+        max_memory=_memory(max_memory),
     )
     with contextlib.ExitStack() as stack:
         client = None
@@ -236,6 +242,12 @@ def _show(results, total: int, *, batch: bool, quiet: bool, dry_run: bool):  # n
                 verb = "skipped (exists)" if result.status == "skipped" else "wrote"
                 typer.echo(f"{verb} {_shown(result.job.output)}", err=True)
     return summary, interrupted
+
+
+def _memory(text: str | None) -> int:
+    from ..bigtiff import default_memory, parse_size
+
+    return default_memory() if text is None else parse_size(text)
 
 
 def _comparison_line(result) -> str:  # noqa: ANN001
