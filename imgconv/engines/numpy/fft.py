@@ -159,12 +159,12 @@ class FFTRoute(Route):
             self._spectrum = np.conj(f).astype(self.complex)
         return self._spectrum
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         lh, lw, kh, kw, C = self.tile_h, self.tile_w, self.kh, self.kw, self.channels
         th, tw = lh - kh + 1, lw - kw + 1
         spectrum = self.spectrum()
         wp = self.width + kw - 1
-        band = scratch("fft-band", lh * wp * C, image.dtype).reshape(lh, wp, C)
+        band = scratch("fft-band", lh * wp * C, self.dtype).reshape(lh, wp, C)
         # beyond a tile's data (a partial tile at the image's end) the block is zeroed:
         # leftovers only reach dropped outputs in exact arithmetic (the transforms are
         # circular), but their rounding noise reaches every output (a float image of 1e30
@@ -177,8 +177,7 @@ class FFTRoute(Route):
         freq = scratch(f"fft-freq-{work}", C * lh * (lw // 2 + 1), cplx).reshape(C, lh, lw // 2 + 1)
         result = block.reshape(-1)[: C * th * lw].reshape(C, th, lw)
 
-        def compute(r0: int, h: int) -> None:
-            pad.fill(band, image, r0, r0 + h + kh - 1)
+        def compute(r0: int, h: int, carried: int) -> None:
             for c0 in range(x0, self.width if x1 is None else x1, tw):
                 w = min(tw, self.width - c0)
                 tile = band[: h + kh - 1, c0 : c0 + w + kw - 1].transpose(2, 0, 1)
@@ -203,4 +202,4 @@ class FFTRoute(Route):
                         values += self.delta
                     self.finish_float(values, target, replay=replay, y0=r0, x0=c0)
 
-        return compute
+        return band, compute

@@ -54,16 +54,15 @@ class ShiftRoute(Route):
             how = f"{len(self.info.terms)} weights in {passes_text(ops(self.groups), self.work.name)}"
         return f"shift-and-add, {how}, in {self.rows}-row bands"
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
         work = self.work
         flat, band = self.flat_band(work, rows)
         acc = scratch("acc", rows * S, np.float32 if self.faithful else work)
         tmp = scratch("tmp", (rows + kh - 1) * S + (self.kw - 1) * C, work)  # a band: see Scaled
 
-        def compute(r0: int, h: int) -> None:
+        def compute(r0: int, h: int, carried: int) -> None:
             size = h * S
-            pad.fill(band, image, r0, r0 + h + kh - 1)
             at = self.cell_at(size)
             view = functools.partial(at, flat)
             a, t = acc[:size], tmp[:size]
@@ -82,7 +81,7 @@ class ShiftRoute(Route):
             self.finish_float(a, out[r0 : r0 + h].reshape(h, -1), scratch=t if t.dtype == a.dtype else None,
                               replay=replay, y0=r0, stride=S)
 
-        return compute
+        return band, compute
 
 
 class IntegerRoute(Route):
@@ -122,18 +121,17 @@ class IntegerRoute(Route):
             f"{passes_text(ops(self.groups), self.acc_type.name)}, in {self.rows}-row bands"
         )
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
-        rows, kh, S = self.rows, self.kh, self.padded_elems
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+        rows, S = self.rows, self.padded_elems
         flat, band = self.flat_band(self.acc_type, rows)
         acc = scratch("acc", rows * S, self.acc_type)
         tmp = scratch("tmp", rows * S, self.acc_type)
 
-        def compute(r0: int, h: int) -> None:
+        def compute(r0: int, h: int, carried: int) -> None:
             size = h * S
-            pad.fill(band, image, r0, r0 + h + kh - 1)
             view = functools.partial(self.cell_at(size), flat)
             combine(self.groups, view, acc[:size], tmp[:size], int)
             target = out[r0 : r0 + h].reshape(h, -1)
             self.finisher(acc[:size], tmp[:size], target, replay=replay, y0=r0, stride=S)
 
-        return compute
+        return band, compute
