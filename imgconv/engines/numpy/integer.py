@@ -15,7 +15,9 @@ __all__ = ["ShiftRoute", "IntegerRoute"]
 
 
 class ShiftRoute(Route):
-    """Banded shift-and-add in float32; OpenCV's own arithmetic for uint16 (see module)."""
+    """Banded shift-and-add in float32 (float64 for uint16); ``faithful``: OpenCV's own
+    arithmetic on every pixel, for the uint16 calls whose roundings it decides
+    (``docs/numpy-engine.md``, "Exactness")."""
 
     name = "shift"
 
@@ -90,7 +92,7 @@ class IntegerRoute(Route):
     name = "integer"
 
     @staticmethod
-    def applicable(info: KernelInfo, dtype: np.dtype, delta: float) -> str | None:
+    def applicable(info: KernelInfo, dtype: np.dtype, delta: float, float_output: bool = False) -> str | None:
         """None when the route can run, else why not."""
         if dtype.kind != "u":
             return "it needs a uint8 or uint16 image"

@@ -34,6 +34,12 @@ class Route:
     thread_gain = tuning.THREAD_GAIN  # what a second thread adds
     thread_min_ns = tuning.THREAD_MIN_NS  # the estimated time from which threads are used
     carry = 0  # padded rows a band hands on to the next, not filled again (see run)
+    spreads = False  # whether a NaN or an infinity would spread over a whole tile or band
+
+    @staticmethod
+    def applicable(info: KernelInfo, dtype: np.dtype, delta: float, float_output: bool = False) -> str | None:
+        """None when the route can run such a call, else why not (every route can, but a few)."""
+        return None
 
     def __init__(self, info: KernelInfo, shape: tuple[int, int, int], dtype: np.dtype,
                  spec: CorrelationSpec, float_output: bool, threads: int = 1) -> None:

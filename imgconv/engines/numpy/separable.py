@@ -138,6 +138,7 @@ class MatmulRoute(Route):
     """
 
     name = "matmul"
+    spreads = True
     applicable = staticmethod(SeparableRoute.applicable)  # the same kernels as the separable route
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
@@ -160,8 +161,8 @@ class MatmulRoute(Route):
         self.carry = kh - 1  # a band's last padded rows are the next's first: their row pass is kept
         # column blocks of the column pass: each product small enough (M*N*K at most
         # tuning.BLAS_SINGLE) that OpenBLAS runs it on one thread. Its own threads spin while
-        # they wait, and stall whenever another program takes a core (measured: a 0.3 ms
-        # product took 16 ms); the engine's threads share out the bands instead.
+        # they wait, and stall whenever another program takes a core; the engine's threads
+        # share out the bands instead.
         self.col_rows = cr = min(self.rows, tuning.MATMUL_COL_ROWS)
         fits = tuning.BLAS_SINGLE // (cr * (cr + kh - 1) * block)
         self.col_block = block * max(1, 1 << (max(1, fits).bit_length() - 1))
