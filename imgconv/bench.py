@@ -35,6 +35,10 @@ the same process, so that another program loading the machine slows all of them 
 with the next runner, each runner's turn with one untimed call, and each target's ratio
 is the median of the rounds' own ratios, printed with their range (a shared machine's
 speed drifts by up to 2x).
+
+Internal entry point, not for users: ``python -m imgconv.bench --memory-peak-of KERNEL``
+(KERNEL one of the names above, e.g. ``"31x31 random"``) prints the peak bytes of one
+cold call; the memory check runs it in a child process per kernel.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The OpenCV engine: ``cv2.filter2D``, with what it lacks added by composition.
 
 ``filter2D`` has no wrap border and no border value (its constant border is 0). For those
-the engine pads the image itself (:func:`imgconv.borders.pad`) by exactly the kernel's reach,
-filters, and crops: the cropped pixels never read beyond the padding, so the result is the
-filter with that border.
+the engine pads the image itself (:meth:`imgconv.borders.Border.pad`) by exactly the
+kernel's reach, filters, and crops: the cropped pixels never read beyond the padding, so
+the result is the filter with that border.
 
 Separable kernels go through ``cv2.sepFilter2D`` where its result is bit-identical to
-filter2D's (see :func:`_separable`), 1.3-9x as fast (3x3 Sobel to 15x15 box, measured at
-512x512 and 2048x2048, grey and colour):
+filter2D's (see :func:`_separable`), several times as fast (``benchmarks/engines.py``
+measures it):
 
 * whole numbers times a power of two (Sobel, Scharr, Prewitt, the binomial Gaussians):
   both routes compute exact sums. The power of two goes with one factor only: were both
@@ -27,6 +27,7 @@ import functools
 import numpy as np
 
 from .._cv import cv2
+from ..dtypes import integer_max
 from ..weights import integer_form, sum_reach
 from .analysis import CV2_DFT_AREA, exact_separable, odd_denominator_separable
 from .base import CorrelationSpec
@@ -50,13 +51,13 @@ class OpenCVEngine:
             # filter2D saturates an integer result through an int32 conversion: a sum past
             # 2**31 wraps to INT_MIN and comes out 0 (black) where the maximum is due
             values = self.correlate(image, spec, float_output=True)
-            top = float(np.iinfo(image.dtype).max)
+            top = float(integer_max(image.dtype))
             return np.clip(np.rint(values), 0, top).astype(image.dtype)
         ddepth = cv.CV_32F if float_output else getattr(cv, _DEPTHS[image.dtype])
         if not _needs_padding(spec):
             return self._filter(image, ddepth, kernel, spec, spec.border.opencv)
         top, bottom, left, right = spec.padding()
-        padded = _pad(image, (top, bottom, left, right), spec)
+        padded = spec.border.pad(image, top, bottom, left, right, spec.border_value)
         out = self._filter(padded, ddepth, kernel, spec, cv.BORDER_REFLECT_101)
         return np.ascontiguousarray(out[top : top + image.shape[0], left : left + image.shape[1]])
 
@@ -109,7 +110,7 @@ def _sum_may_wrap(dtype: np.dtype, kernel: np.ndarray, delta: float) -> bool:
 @functools.lru_cache(maxsize=64)  # 15 us uncached: a tenth of a 512x512 Sobel's sepFilter2D
 def _sum_may_wrap_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta: float) -> bool:
     kernel = np.frombuffer(data, np.float32).reshape(shape)
-    return sum_reach(kernel, np.iinfo(np.dtype(dtype_str)).max, delta) >= 2.0**31
+    return sum_reach(kernel, integer_max(dtype_str), delta) >= 2.0**31
 
 
 def _needs_padding(spec: CorrelationSpec) -> bool:
@@ -140,7 +141,7 @@ def _separable_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta
                       float_output: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
     dtype = np.dtype(dtype_str)
     kernel = np.frombuffer(data, np.float32).reshape(shape)
-    top = float(np.iinfo(dtype).max)
+    top = float(integer_max(dtype))
     if not float_output:
         odd = odd_denominator_separable(kernel, top, delta)
         if odd is not None:
@@ -167,7 +168,3 @@ def _show(vector: np.ndarray, divisor: int | None = None) -> str:
     if len(shown) <= 9:
         return "[" + ",".join(shown) + "]" + over
     return "[" + ",".join(shown[:3]) + ",...," + shown[-1] + "]" + over + f" ({len(shown)} taps)"
-
-
-def _pad(image: np.ndarray, pads: tuple[int, int, int, int], spec: CorrelationSpec) -> np.ndarray:
-    return spec.border.pad(image, *pads, spec.border_value)

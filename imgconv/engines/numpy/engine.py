@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..._cpus import usable_cpus
-from ...dtypes import supported
+from ...dtypes import DTYPE_NAMES, supported
 from ..analysis import CV2_DFT_AREA
 from ..base import CorrelationSpec
 from .fft import FFTRoute
@@ -21,6 +21,9 @@ __all__ = ["NumpyEngine", "STRATEGIES"]
 
 STRATEGIES: tuple[str, ...] = ("shift", "integer", "separable", "matmul", "fft")
 """The routes the engine can take; ``NumpyEngine(strategy=...)`` forces one (tests and benchmarks)."""
+
+_ROUTES: tuple[type[Route], ...] = (ShiftRoute, FFTRoute, IntegerRoute, SeparableRoute, MatmulRoute)
+"""Every route, in the order the cheapest is looked for (the first wins a tie)."""
 
 
 _PLANS: dict[tuple, tuple[Route, int]] = {}  # plans of recent calls (routes are immutable)
@@ -75,49 +78,34 @@ class NumpyEngine:
                 float_output: bool) -> list[Route]:
         dtype = np.dtype(dtype)
         if not supported(dtype):
-            raise ValueError(f"image dtype {dtype} is not supported; use uint8, uint16 or float32")
+            raise ValueError(f"image dtype {dtype} is not supported; use {', '.join(DTYPE_NAMES[:-1])} or "
+                             f"{DTYPE_NAMES[-1]}")
         shape3 = (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
         info = analyse(spec.kernel)
         args = (info, shape3, dtype, spec, float_output, self.threads or usable_cpus())
         # uint16 with a kernel whose float32 sums are not exact, in OpenCV's direct range:
-        # only replaying OpenCV's arithmetic agrees with it (see the module docstring)
+        # only replaying OpenCV's arithmetic agrees with it (docs/numpy-engine.md, "Exactness")
         faithful = (
             dtype == np.uint16 and not float_output and not exact_in_float32(info, dtype, spec)
             and info.area < CV2_DFT_AREA[dtype]
         )
         wanted = self.strategy
-        if wanted == "integer":
-            why = IntegerRoute.applicable(info, dtype, spec.delta)
-            if why:
-                raise ValueError(f"strategy 'integer' cannot run this call: {why}")
-            return [IntegerRoute(*args)]
-        if wanted == "separable":
-            why = SeparableRoute.applicable(info, dtype, spec.delta, float_output)
-            if why:
-                raise ValueError(f"strategy 'separable' cannot run this call: {why}")
-            return [SeparableRoute(*args)]
-        if wanted == "matmul":
-            why = MatmulRoute.applicable(info, dtype, spec.delta, float_output)
-            if why:
-                raise ValueError(f"strategy 'matmul' cannot run this call: {why}")
-            return [MatmulRoute(*args)]
-        if wanted == "fft":
-            return [FFTRoute(*args)]
-        if wanted == "shift" or faithful:
+        if wanted == "shift" or (faithful and wanted is None):
             return [ShiftRoute(*args, faithful=faithful)]
-        routes: list[Route] = [ShiftRoute(*args), FFTRoute(*args)]
-        if IntegerRoute.applicable(info, dtype, spec.delta) is None:
-            routes.append(IntegerRoute(*args))
-        if SeparableRoute.applicable(info, dtype, spec.delta, float_output) is None:
-            routes += [SeparableRoute(*args), MatmulRoute(*args)]
-        return routes
+        if wanted is not None:
+            route = next(r for r in _ROUTES if r.name == wanted)
+            why = route.applicable(info, dtype, spec.delta, float_output)
+            if why:
+                raise ValueError(f"strategy {wanted!r} cannot run this call: {why}")
+            return [route(*args)]
+        return [r(*args) for r in _ROUTES if r.applicable(info, dtype, spec.delta, float_output) is None]
 
     def _plan(self, shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
               float_output: bool) -> tuple[Route, int]:
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
         key = (
             self.strategy, self.threads, tuple(shape), np.dtype(dtype).str, kernel.shape, kernel.tobytes(),
-            tuple(spec.anchor), spec.border.name, float(spec.border_value), float(spec.delta), float_output,
+            tuple(spec.anchor), spec.border, float(spec.border_value), float(spec.delta), float_output,
         )
         plan = _PLANS.get(key)
         if plan is None:
@@ -145,7 +133,7 @@ class NumpyEngine:
         """
         route, threads = self._plan(tuple(image_shape), np.dtype(dtype), spec, float_output)
         text = f"numpy: {route.describe()}"
-        if isinstance(route, (FFTRoute, MatmulRoute)) and np.dtype(dtype).kind == "f":
+        if route.spreads and np.dtype(dtype).kind == "f":
             text += " (shift-and-add instead if the image holds NaN or infinity)"
         if threads > 1:
             text += f", {threads} threads"
@@ -162,8 +150,7 @@ class NumpyEngine:
         if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
             raise ValueError(f"image must be a non-empty H x W or H x W x C array, got shape {image.shape}")
         route, threads = self._plan(image.shape, image.dtype, spec, float_output)
-        spreads = isinstance(route, (FFTRoute, MatmulRoute))  # a NaN over a whole tile or band
-        if spreads and image.dtype.kind == "f" and not np.isfinite(image).all():
+        if route.spreads and image.dtype.kind == "f" and not np.isfinite(image).all():
             shape3 = (route.height, route.width, route.channels)
             route = ShiftRoute(route.info, shape3, image.dtype, spec, float_output, route.threads)
         image3 = image if image.ndim == 3 else image[:, :, None]

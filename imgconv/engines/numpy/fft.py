@@ -31,7 +31,7 @@ _SMOOTH = _smooth_numbers(1 << 14)
 def _fast_len(n: int) -> int:
     """The smallest ``m >= n`` whose only prime factors are 2, 3 and 5.
 
-    (Not 7: numpy's transforms with a factor 7 measured up to twice as slow per pixel.)
+    (Not 7: numpy's transforms with a factor 7 are slower per pixel; docs/numpy-engine.md.)
 
     >>> [_fast_len(n) for n in (1, 11, 97, 257, 1000)]
     [1, 12, 100, 270, 1000]
@@ -41,8 +41,8 @@ def _fast_len(n: int) -> int:
     return 1 << (n - 1).bit_length()
 
 
-# numpy's transforms of these lengths (2**a times 1, 3 or 5) measured fastest per pixel;
-# lengths with factors 7 or 9 (441 = 9 * 49) ran up to twice as slow per pixel
+# numpy's transforms of these lengths (2**a times 1, 3 or 5) are the fastest per pixel;
+# not lengths with factors 7 or 9 (docs/numpy-engine.md)
 _TILE_LENGTHS = tuple(sorted(m << a for m in (1, 3, 5) for a in range(5, 11) if 64 <= m << a <= 1024))
 
 
@@ -91,9 +91,11 @@ def _choose_tiles(height: int, width: int, channels: int, kh: int, kw: int,
 
 
 class FFTRoute(Route):
-    """Overlap-save with real FFTs in tiles (float32 or float64, see the module)."""
+    """Overlap-save with real FFTs in tiles, float32 or float64 (``docs/numpy-engine.md``
+    says which, and why)."""
 
     name = "fft"
+    spreads = True
     thread_gain = tuning.FFT_THREAD_GAIN
     thread_min_ns = tuning.FFT_THREAD_MIN_NS
 
@@ -109,16 +111,16 @@ class FFTRoute(Route):
         # float32 transforms where OpenCV's own result comes from its float32 DFT: 8-bit
         # results of a kernel that is not whole numbers, at or above OpenCV's DFT size.
         # Their noise (about 1e-7 of sum(|w * x|)) is then of the size of OpenCV's, and
-        # they run nearly twice as fast as float64. Ties (snapping), uint16, float
-        # results and the replayed range below the DFT size keep float64.
+        # they run faster than float64. Ties (snapping), uint16, float results and the
+        # replayed range below the DFT size keep float64.
         self.work = np.dtype(np.float64)
         if (self.dtype == np.uint8 and not self.snap and not self.float_output
                 and info.area >= CV2_DFT_AREA[self.dtype]):
             self.work = np.dtype(np.float32)
         self.complex = np.result_type(self.work, np.complex64)
-        # numpy casts float32 transforms to float64 and back unless the scale factor is a
-        # float32 (measured: 3-6x slower); "ortho" passes one and, forward and inverse
-        # together, scales exactly as the default does
+        # numpy casts float32 transforms to float64 and back (slower than float64 ones)
+        # unless the scale factor is a float32; "ortho" passes one and, forward and
+        # inverse together, scales exactly as the default does
         self.norm = "ortho" if self.work == np.float32 else None
         self._spectrum: np.ndarray | None = None
         self.tile_h, self.tile_w, self._cost = _choose_tiles(
@@ -159,12 +161,12 @@ class FFTRoute(Route):
             self._spectrum = np.conj(f).astype(self.complex)
         return self._spectrum
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         lh, lw, kh, kw, C = self.tile_h, self.tile_w, self.kh, self.kw, self.channels
         th, tw = lh - kh + 1, lw - kw + 1
         spectrum = self.spectrum()
         wp = self.width + kw - 1
-        band = scratch("fft-band", lh * wp * C, image.dtype).reshape(lh, wp, C)
+        band = scratch("fft-band", lh * wp * C, self.dtype).reshape(lh, wp, C)
         # beyond a tile's data (a partial tile at the image's end) the block is zeroed:
         # leftovers only reach dropped outputs in exact arithmetic (the transforms are
         # circular), but their rounding noise reaches every output (a float image of 1e30
@@ -177,8 +179,7 @@ class FFTRoute(Route):
         freq = scratch(f"fft-freq-{work}", C * lh * (lw // 2 + 1), cplx).reshape(C, lh, lw // 2 + 1)
         result = block.reshape(-1)[: C * th * lw].reshape(C, th, lw)
 
-        def compute(r0: int, h: int) -> None:
-            pad.fill(band, image, r0, r0 + h + kh - 1)
+        def compute(r0: int, h: int, carried: int) -> None:
             for c0 in range(x0, self.width if x1 is None else x1, tw):
                 w = min(tw, self.width - c0)
                 tile = band[: h + kh - 1, c0 : c0 + w + kw - 1].transpose(2, 0, 1)
@@ -203,4 +204,4 @@ class FFTRoute(Route):
                         values += self.delta
                     self.finish_float(values, target, replay=replay, y0=r0, x0=c0)
 
-        return compute
+        return band, compute

@@ -15,7 +15,9 @@ __all__ = ["ShiftRoute", "IntegerRoute"]
 
 
 class ShiftRoute(Route):
-    """Banded shift-and-add in float32; OpenCV's own arithmetic for uint16 (see module)."""
+    """Banded shift-and-add in float32 (float64 for uint16); ``faithful``: OpenCV's own
+    arithmetic on every pixel, for the uint16 calls whose roundings it decides
+    (``docs/numpy-engine.md``, "Exactness")."""
 
     name = "shift"
 
@@ -54,16 +56,15 @@ class ShiftRoute(Route):
             how = f"{len(self.info.terms)} weights in {passes_text(ops(self.groups), self.work.name)}"
         return f"shift-and-add, {how}, in {self.rows}-row bands"
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
         work = self.work
         flat, band = self.flat_band(work, rows)
         acc = scratch("acc", rows * S, np.float32 if self.faithful else work)
         tmp = scratch("tmp", (rows + kh - 1) * S + (self.kw - 1) * C, work)  # a band: see Scaled
 
-        def compute(r0: int, h: int) -> None:
+        def compute(r0: int, h: int, carried: int) -> None:
             size = h * S
-            pad.fill(band, image, r0, r0 + h + kh - 1)
             at = self.cell_at(size)
             view = functools.partial(at, flat)
             a, t = acc[:size], tmp[:size]
@@ -82,7 +83,7 @@ class ShiftRoute(Route):
             self.finish_float(a, out[r0 : r0 + h].reshape(h, -1), scratch=t if t.dtype == a.dtype else None,
                               replay=replay, y0=r0, stride=S)
 
-        return compute
+        return band, compute
 
 
 class IntegerRoute(Route):
@@ -91,7 +92,7 @@ class IntegerRoute(Route):
     name = "integer"
 
     @staticmethod
-    def applicable(info: KernelInfo, dtype: np.dtype, delta: float) -> str | None:
+    def applicable(info: KernelInfo, dtype: np.dtype, delta: float, float_output: bool = False) -> str | None:
         """None when the route can run, else why not."""
         if dtype.kind != "u":
             return "it needs a uint8 or uint16 image"
@@ -122,18 +123,17 @@ class IntegerRoute(Route):
             f"{passes_text(ops(self.groups), self.acc_type.name)}, in {self.rows}-row bands"
         )
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
-        rows, kh, S = self.rows, self.kh, self.padded_elems
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+        rows, S = self.rows, self.padded_elems
         flat, band = self.flat_band(self.acc_type, rows)
         acc = scratch("acc", rows * S, self.acc_type)
         tmp = scratch("tmp", rows * S, self.acc_type)
 
-        def compute(r0: int, h: int) -> None:
+        def compute(r0: int, h: int, carried: int) -> None:
             size = h * S
-            pad.fill(band, image, r0, r0 + h + kh - 1)
             view = functools.partial(self.cell_at(size), flat)
             combine(self.groups, view, acc[:size], tmp[:size], int)
             target = out[r0 : r0 + h].reshape(h, -1)
             self.finisher(acc[:size], tmp[:size], target, replay=replay, y0=r0, stride=S)
 
-        return compute
+        return band, compute

@@ -102,10 +102,8 @@ def factor_error(info: KernelInfo, work: np.dtype) -> float:
     (grouped, or summed by BLAS in any order: its zero entries add exactly) is within
     ``k * u`` of that sum, the row pass's ``kw * u`` carried into the column pass's
     ``kh * u``; ``4 * u`` more for the offset and second-order terms. Plus how far
-    ``outer(c, r)`` in the working type is from the kernel. (Measured on 3x3 to 11x11
-    sampled Gaussians and a 7x7 box, 300x300 images: at most 4.2 ``u`` with the
-    factoring, where this bound gives 10 to 26 ``u``; the former ``2 * (kh + kw) + 4``
-    ``eps`` gave 32 to 96 ``u``, and as many more values to replay.)
+    ``outer(c, r)`` in the working type is from the kernel (docs/numpy-engine.md compares
+    the bound with measured errors).
     """
     u = float(np.finfo(work).eps) / 2
     c, r = (f.astype(work).astype(np.float64) for f in info.factors)

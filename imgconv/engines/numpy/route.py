@@ -1,4 +1,4 @@
-"""A route: one way to compute one call's correlation, with its cost, its error bound and the band loop."""
+"""A route: one way to compute one call's correlation, with its cost, its error bound and the one band loop."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ class Route:
     parallel = True  # whether bands may be shared between threads
     thread_gain = tuning.THREAD_GAIN  # what a second thread adds
     thread_min_ns = tuning.THREAD_MIN_NS  # the estimated time from which threads are used
+    carry = 0  # padded rows a band hands on to the next, not filled again (see run)
+    spreads = False  # whether a NaN or an infinity would spread over a whole tile or band
+
+    @staticmethod
+    def applicable(info: KernelInfo, dtype: np.dtype, delta: float, float_output: bool = False) -> str | None:
+        """None when the route can run such a call, else why not (every route can, but a few)."""
+        return None
 
     def __init__(self, info: KernelInfo, shape: tuple[int, int, int], dtype: np.dtype,
                  spec: CorrelationSpec, float_output: bool, threads: int = 1) -> None:
@@ -223,27 +230,35 @@ class Route:
         """Compute output rows ``y0 .. y1-1`` into ``out`` (the FFT route: only columns
         ``x0 .. x1-1``): the one band loop of every route.
 
-        The route's :meth:`bands` makes the buffers of this call and fills and computes
-        each band of rows; the replay, if any, takes each band's row tails and at the end
-        recomputes the values it collected with OpenCV's arithmetic.
+        For each band of :meth:`row_chunk` output rows: the replay, if any, notes the rows'
+        tails; the band's padded source rows are filled (but the first :attr:`carry`, from
+        the second band on); the route computes the band (:meth:`bands`). At the end the
+        replay recomputes the values it collected with OpenCV's arithmetic.
         """
         pad = self.padder()
         replay = self.replay(image, pad)
-        band = self.bands(image, out, pad, replay, x0, x1)
+        padded, compute = self.bands(out, replay, x0, x1)
         step = self.row_chunk()
+        carried = 0
         for r0 in range(y0, y1, step):
             h = min(step, y1 - r0)
             if replay:
                 replay.start_rows(r0, r0 + h)
-            band(r0, h)
+            pad.fill(padded[carried:], image, r0 + carried, r0 + h + self.kh - 1)
+            compute(r0, h, carried)
+            carried = self.carry
         if replay:
             replay.apply(out)
 
-    def bands(self, image: np.ndarray, out: np.ndarray, pad: Padder, replay: Replay | None,
-              x0: int, x1: int | None) -> Callable[[int, int], None]:
-        """What each route does differently in :meth:`run`: its buffers for this call, and
-        ``band(r0, h)``, which fills the padded rows of output rows ``r0 .. r0+h-1`` and
-        computes them into ``out``."""
+    def bands(self, out: np.ndarray, replay: Replay | None, x0: int,
+              x1: int | None) -> tuple[np.ndarray, Callable[[int, int, int], None]]:
+        """What each route does differently in :meth:`run`: its buffers for this call.
+
+        Returns the padded band that :meth:`run` fills (padded rows x padded width x
+        channels) and ``compute(r0, h, carried)``, which computes output rows
+        ``r0 .. r0+h-1`` into ``out`` from the band's first ``h + kh - 1`` rows (the first
+        ``carried`` of them not filled again: the route kept what it made of them).
+        """
         raise NotImplementedError
 
 

@@ -53,6 +53,7 @@ class SeparableRoute(Route):
             self.col_groups = groups([(y, float(v)) for y, v in enumerate(c) if v])
             self.cast = self.work.type
         self.rows = max(self.band_rows(self.work.itemsize), min(self.height, 2 * (self.kh - 1)))
+        self.carry = self.kh - 1  # a band's last padded rows are the next's first: their row pass is kept
         self.row_identity = self.kw == 1 and self.row_groups[0].factor == 1
         self.col_identity = self.kh == 1 and self.col_groups[0].factor == 1
 
@@ -78,19 +79,16 @@ class SeparableRoute(Route):
             f"{self.work.name}, in {self.rows}-row bands"
         )
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
         flat, band = self.flat_band(self.work, rows)
         hpass = scratch("hpass", (rows + kh - 1) * S, self.work)
         acc = scratch("acc", rows * S, self.work)
         tmp = scratch("tmp", (rows + kh - 1) * S + (self.kw - 1) * C, self.work)  # see Scaled
-        carried = 0  # rows at the top of the horizontal pass kept from the band before
 
-        def compute(r0: int, h: int) -> None:
-            nonlocal carried
+        def compute(r0: int, h: int, carried: int) -> None:
             n = (h + kh - 1) * S
             size = h * S
-            pad.fill(band[carried:], image, r0 + carried, r0 + h + kh - 1)
             if self.row_identity:
                 horizontal = flat[:n]
             else:
@@ -123,9 +121,8 @@ class SeparableRoute(Route):
                 self.finish_float(a, target, scratch=tmp[:size], replay=replay, y0=r0, stride=S)
             if kh > 1:  # the next band's first kh - 1 padded rows are this band's last
                 horizontal[: (kh - 1) * S] = horizontal[size:n]
-                carried = kh - 1
 
-        return compute
+        return band, compute
 
 
 class MatmulRoute(Route):
@@ -141,6 +138,7 @@ class MatmulRoute(Route):
     """
 
     name = "matmul"
+    spreads = True
     applicable = staticmethod(SeparableRoute.applicable)  # the same kernels as the separable route
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
@@ -160,10 +158,11 @@ class MatmulRoute(Route):
         kh, kw = self.kh, self.kw
         self.rows = min(self.height, tuning.MATMUL_ROWS)
         self.rows = -(-self.height // -(-self.height // self.rows))
+        self.carry = kh - 1  # a band's last padded rows are the next's first: their row pass is kept
         # column blocks of the column pass: each product small enough (M*N*K at most
         # tuning.BLAS_SINGLE) that OpenBLAS runs it on one thread. Its own threads spin while
-        # they wait, and stall whenever another program takes a core (measured: a 0.3 ms
-        # product took 16 ms); the engine's threads share out the bands instead.
+        # they wait, and stall whenever another program takes a core; the engine's threads
+        # share out the bands instead.
         self.col_rows = cr = min(self.rows, tuning.MATMUL_COL_ROWS)
         fits = tuning.BLAS_SINGLE // (cr * (cr + kh - 1) * block)
         self.col_block = block * max(1, 1 << (max(1, fits).bit_length() - 1))
@@ -199,7 +198,7 @@ class MatmulRoute(Route):
             f"products (BLAS), in {self.rows}-row bands"
         )
 
-    def bands(self, image, out, pad, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
+    def bands(self, out, replay, x0, x1):  # noqa: ANN001, ANN201 - see Route.bands
         rows, kh, kw, C = self.rows, self.kh, self.kw, self.channels
         columns, pw = self.columns, self.plane_width
         n = rows + kh - 1
@@ -210,12 +209,9 @@ class MatmulRoute(Route):
         hpass = scratch("mm-rows", C * n * columns, work).reshape(C, n, columns)
         acc = scratch("mm-acc", rows * columns, work).reshape(rows, columns)
         tmp = scratch("mm-tmp", rows * columns, work).reshape(rows, columns)
-        carried = 0  # rows at the top of the row pass kept from the band before
 
-        def compute(r0: int, h: int) -> None:
-            nonlocal carried
+        def compute(r0: int, h: int, carried: int) -> None:
             m = h + kh - 1
-            pad.fill(band[carried:], image, r0 + carried, r0 + m)
             for ch in range(C):
                 a = self._products(planes[ch], hpass[ch], acc[:h], carried, h)
                 target = out[r0 : r0 + h, :, ch]
@@ -229,9 +225,8 @@ class MatmulRoute(Route):
                                       channel=ch)
             if kh > 1:  # the next band's first kh - 1 padded rows are this band's last
                 hpass[:, : kh - 1] = hpass[:, h:m]
-                carried = kh - 1
 
-        return compute
+        return band, compute
 
     def _products(self, plane: np.ndarray, hpass: np.ndarray, a: np.ndarray, carried: int, h: int) -> np.ndarray:
         """One channel's band: the row pass of its new padded rows into ``hpass``, then the
