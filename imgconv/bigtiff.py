@@ -42,6 +42,18 @@ def _modules():  # noqa: ANN202
     return tifffile, zarr
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """tifffile logs what it finds odd in a header to stderr; imgconv reports in one line."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def default_memory() -> int:
     """The ``--max-memory`` default: a quarter of the machine's physical memory (512 MiB
     where it cannot be read), so that a few images in flight still fit."""
@@ -69,6 +81,7 @@ def parse_size(text: str) -> int:
     return int(number * units[unit])
 
 
+@_quiet()
 def decoded_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """``(pixels, bytes)`` of the TIFF at ``path`` decoded (its first image), from its
     header alone; None for a file that is not a TIFF, or without tifffile (the ``big`` extra)."""
@@ -80,24 +93,12 @@ def decoded_size(path: str | os.PathLike) -> tuple[int, int] | None:
     except (OSError, ImportError):
         return None
     try:
-        with _quiet(), tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             pixels = int(np.prod(series.shape[:2]))
             return pixels, int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
     except Exception:  # noqa: BLE001 - a damaged header: the in-memory reader says what is wrong
         return None
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """tifffile logs what it finds odd in a header to stderr; imgconv reports in one line."""
-    logger = logging.getLogger("tifffile")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def band_height(width: int, channels: int, itemsize: int, tile: int, memory: int, reach: int) -> int:
@@ -113,6 +114,7 @@ def band_height(width: int, channels: int, itemsize: int, tile: int, memory: int
     return max(tile, rows // tile * tile)
 
 
+@_quiet()
 def filter_tiff(
     source: str | os.PathLike,
     target: str | os.PathLike,
@@ -134,11 +136,6 @@ def filter_tiff(
     Returns what was done: ``shape``, ``dtype``, ``band_rows``, ``bands``.
     """
     tifffile, zarr = _modules()
-    with _quiet():
-        return _filter_tiff(tifffile, zarr, source, target, kernel, options, memory, tile, compression, overwrite)
-
-
-def _filter_tiff(tifffile, zarr, source, target, kernel, options, memory, tile, compression, overwrite) -> dict:  # noqa: ANN001, PLR0913
     options = options or FilterOptions()
     source, target = os.fspath(source), os.fspath(target)
     if compression not in COMPRESSIONS:

@@ -78,13 +78,13 @@ def filter_bands(
         raise UsageError("streaming in bands takes stride 1, dilation 1 and --padding same for now")
     if options.post == "stretch":
         raise UsageError("--post stretch scales by the whole image's minimum and maximum; it cannot stream in bands")
-    if options.premultiply and get_border(options.border).constant:
+    border = get_border(options.border)
+    if options.premultiply and border.constant:
         raise UsageError("--premultiply with a constant border does not stream in bands yet")
     if band_rows < 1:
         raise UsageError(f"band_rows must be at least 1, got {band_rows}")
     kernel = load_kernel(kernel)
     above, below = halo(kernel, options)
-    border = get_border(options.border)
     for y0 in range(0, height, band_rows):
         y1 = min(height, y0 + band_rows)
         sources = _band_rows(border, height, y0 - above, y1 + below)

@@ -12,6 +12,7 @@ that keeps killing workers fails alone, with the reason. Needs the ``dask`` extr
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -174,7 +175,7 @@ def run_on_client(
     limit = _IN_FLIGHT * threads
     pending = distributed.as_completed()
     submitted: dict = {}
-    queue = list(jobs)[::-1]  # popped from the end: in input order
+    queue = collections.deque(jobs)
 
     def send(group: list[Job]) -> None:
         future = client.submit(_run_remote, group, kernels, options, remote, retries=retries, pure=False)
@@ -184,7 +185,7 @@ def run_on_client(
     def fill() -> Iterator[JobResult]:
         group: list[Job] = []
         while queue and pending.count() < limit:
-            job = queue.pop()
+            job = queue.popleft()
             if job.skip:
                 yield run_job(job, kernels, options, settings)
                 continue

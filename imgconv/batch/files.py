@@ -13,7 +13,22 @@ from .run import JobSettings, run_jobs
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["apply_files"]
+__all__ = ["apply_files", "plan_files"]
+
+
+def plan_files(kernel: Any, inputs: Sequence[str], output: str | None, *, recursive: bool = False,
+               pattern: str | None = None) -> tuple[list[Kernel], list]:
+    """The kernel chain and the jobs of ``imgconv apply KERNEL INPUTS... -o OUTPUT``: a spec
+    (``blur+sharpen``), a :class:`Kernel` or a list of them; outputs named by the chain's tags."""
+    if isinstance(kernel, str):
+        chain = load_kernel_chain(kernel)
+    elif isinstance(kernel, Kernel):
+        chain = [kernel]
+    else:
+        chain = list(kernel)
+    tag = "+".join(k.tag for k in chain)
+    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag, several=len(inputs) > 1)
+    return chain, jobs
 
 
 def apply_files(
@@ -42,15 +57,8 @@ def apply_files(
     >>> [r["status"] for r in apply_files("edge", folder, output=os.path.join(folder, "out"))]
     ['done']
     """
-    if isinstance(kernel, str):
-        chain = load_kernel_chain(kernel)
-    elif isinstance(kernel, Kernel):
-        chain = [kernel]
-    else:
-        chain = list(kernel)
     filtering = FilterOptions(**options)
     names = [inputs] if isinstance(inputs, str) else list(inputs)
-    jobs = plan_jobs(find_inputs(names, recursive=recursive, pattern=pattern), output,
-                     "+".join(k.tag for k in chain), several=len(names) > 1)
+    chain, jobs = plan_files(kernel, names, output, recursive=recursive, pattern=pattern)
     results = run_jobs(jobs, chain, filtering, settings, workers=workers, client=client)
     return [result.record(filtering.engine) for result in results]

@@ -145,8 +145,8 @@ def apply_command(
     Example: imgconv apply edge photo.jpg -o photo-edges.png
     """
     from .._cpus import usable_cpus
-    from ..batch import STDIO, JobSettings, find_inputs, nothing_found, plan_jobs, run_jobs
-    from ..kernels import load_kernel_chain
+    from ..batch import STDIO, JobSettings, nothing_found, run_jobs
+    from ..batch.files import plan_files
     from ..options import FilterOptions
 
     if overwrite and skip_existing:
@@ -166,13 +166,11 @@ def apply_command(
         stride=stride, dilation=dilation, padding=padding, transposed=transposed,  # the output's geometry
     )
     reading = read_options(max_pixels, allow_truncated)
-    chain = load_kernel_chain(kernel)
-    tag = "+".join(k.tag for k in chain)
     if fmt is not None:
         from ..imageio import format_for
 
         format_for(fmt)  # an unknown format is a usage error before any work
-    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag, several=len(inputs) > 1)
+    chain, jobs = plan_files(kernel, inputs, output, recursive=recursive, pattern=pattern)
     to_stdout = any(job.output == STDIO for job in jobs)
     if report == STDIO and to_stdout:
         raise UsageError("--report - and -o - would both write to standard output; give --report FILE.json")
