@@ -1,70 +1,255 @@
-"""Filtering an image in bands of rows, each read with a halo of the kernel's reach.
+"""Filtering an image in bands of rows: the rows of the in-memory result, in bounded memory.
 
-The first piece of images larger than memory (issue 16): :func:`filter_bands` asks a reader
-for the rows each band needs and yields the band's output, exactly the rows that
-:func:`imgconv.apply` gives for the whole image. The rows beyond the image's top and bottom
-come from the border mode over the whole image's height (``wrap`` fetches the far side's
-rows, ``constant`` fills the border value), so a band's own edges never act as the image's.
-Left and right are the full rows, as in memory.
+The heart of images larger than memory (issue 16). A :class:`Stream` is a kernel, or a
+chain of them, over an image it reads a range of rows at a time (``read(y0, y1)``); its
+:meth:`~Stream.rows` are exactly the rows :func:`imgconv.apply` gives for the whole image,
+bit for bit, for every border mode, both engines, stride, dilation, padding, combined and
+per-channel kernels. :func:`filter_bands` walks an image band by band.
 
-Exact where each output pixel depends only on its neighbourhood: both engines' direct and
-separable routes. Where a result depends on the image's size as a whole, streaming is
-refused: ``--post stretch`` (a min-max over the whole image). Kernels in the range where
-``cv2.filter2D`` (and the numpy engine's FFT route) transform tiles rather than sum directly
-carry transform noise that depends on the tiling, so their bands can differ from the
-in-memory result by one level on values within that noise of a ``.5``.
+How a band stays exact. Output row ``r`` reads input rows ``r * stride + lo .. r * stride
++ hi`` (the kernel's reach, its anchor, dilation and padding counted). A band reads a run
+of input rows ``S .. T-1`` and runs the whole in-memory pipeline on it; its output rows
+are the image's wherever they read only rows of the run. Three things make that hold:
+
+* The run begins at a multiple of the stride, so the band samples the image's rows.
+* At the image's edges the band *is* the image's edge: the first band's run begins at row
+  0 and the last ends at the last row, so the border mode makes the same rows there as
+  for the whole image. ``wrap`` takes the far side's rows: the first band gets the image's
+  last rows appended, the last band its first rows put in front, so that wrapping the band
+  reaches them.
+* Transforms (OpenCV's DFT and the numpy engine's FFT, for large kernels) round in tiles
+  of rows, each tile's noise depending on all the rows it reads. The engines say where
+  their tiles lie (:meth:`~imgconv.engines.base.Engine.row_tiles`); a band then begins at a
+  tile boundary of the image, one whole tile before the first it keeps, so that each tile
+  it keeps reads the very rows the image's does.
+
+Not streamed: a transposed convolution, and ``--post stretch`` (a scale from the whole
+image's minimum and maximum); a :class:`UsageError` says so.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .borders import get_border
 from .errors import UsageError
 from .filtering import Plan
-from .kernels import load_kernel
+from .kernels import Kernel, load_kernel
 from .options import FilterOptions
 
-__all__ = ["filter_bands", "halo"]
+__all__ = ["Stream", "filter_bands", "halo", "check_streamable"]
 
 RowReader = Callable[[int, int], np.ndarray]
 """``read(y0, y1)``: image rows ``y0 .. y1-1`` (H x W or H x W x C), ``0 <= y0 < y1 <= height``."""
 
 
+def _chain(kernels: Any) -> list[Kernel]:
+    if isinstance(kernels, (list, tuple)) and kernels and not isinstance(kernels[0], (int, float, list, tuple)):
+        return [load_kernel(k) for k in kernels]
+    return [load_kernel(kernels)]
+
+
+def check_streamable(kernels: Any, options: FilterOptions | None = None) -> None:
+    """A :class:`UsageError` saying why ``kernels`` with ``options`` cannot stream, if so."""
+    options = options or FilterOptions()
+    _chain(kernels)
+    if options.geometry.transposed:
+        raise UsageError("a transposed convolution does not stream in bands; give it an image that fits in memory")
+    if options.post == "stretch":
+        raise UsageError("--post stretch scales by the whole image's minimum and maximum; it cannot stream in bands")
+    if options.premultiply and get_border(options.border).constant:
+        raise UsageError("--premultiply with a constant border does not stream in bands")
+
+
 def halo(kernel: Any, options: FilterOptions | None = None) -> tuple[int, int]:
-    """Rows above and below an output row that its value depends on: the kernel's reach
-    (its anchor counted, and the mirror image of it for ``--mode convolve``).
+    """Input rows above and below an output row that its value depends on: the kernel's
+    reach (its anchor counted, and its mirror image for ``--mode convolve``; dilation and
+    padding counted too).
 
     >>> halo("sobel-x"), halo([[1], [1], [1], [1]]), halo([[1], [1], [1], [1]], FilterOptions(mode="convolve"))
     ((1, 1), (2, 1), (1, 2))
     """
-    options = options or FilterOptions()
-    kernel = load_kernel(kernel)
-    if options.mode == "convolve":
-        kernel = kernel.flipped()
-    rows = kernel.shape[0]
-    above = kernel.anchor[1]  # type: ignore[index]
-    return above, rows - 1 - above
+    step = _Step.of(load_kernel(kernel), 1 << 30, options or FilterOptions())
+    return -step.lo, step.hi
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One kernel over an input of ``height`` rows: output row ``r`` reads input rows
+    ``r * stride + lo .. r * stride + hi``; the engine's image is the input with ``pad``
+    rows of border above and below (padding other than ``same``)."""
+
+    kernel: Kernel
+    height: int
+    out_height: int
+    stride: int
+    lo: int
+    hi: int
+    pad: int
+    span: int  # rows of the dilated kernel
+
+    @classmethod
+    def of(cls, kernel: Kernel, height: int, options: FilterOptions) -> "_Step":
+        geometry = options.geometry
+        oriented = kernel.flipped() if options.mode == "convolve" else kernel
+        rows = oriented.shape[0]
+        dy = geometry.dilation[0]
+        span = (rows - 1) * dy + 1
+        if geometry.padding == "same":
+            pad, lo = 0, -oriented.anchor[1] * dy  # type: ignore[index]
+        else:
+            pad = geometry.pixels(0, span)
+            lo = -pad
+        out_height = geometry.output_shape((height, 1 << 20), oriented.shape)[0]
+        return cls(kernel, height, out_height, geometry.stride[0], lo, lo + span - 1, pad, span)
+
+
+class Stream:
+    """``kernels`` (one kernel or a chain, each applied with ``options``) over an image of
+    ``height`` rows that ``read`` gives (see :data:`RowReader`).
+
+    ``like``: one row of the image (any row), to plan with; by default row 0 is read.
+
+    >>> image = np.arange(60, dtype=np.uint8).reshape(10, 6)
+    >>> stream = Stream(lambda a, b: image[a:b], 10, ["laplacian", "blur"])
+    >>> import imgconv
+    >>> bool((stream.rows(3, 8) == imgconv.apply(imgconv.apply(image, "laplacian"), "blur")[3:8]).all())
+    True
+    """
+
+    def __init__(self, read: RowReader, height: int, kernels: Any, options: FilterOptions | None = None,
+                 *, like: np.ndarray | None = None) -> None:
+        self.options = options or FilterOptions()
+        chain = _chain(kernels)
+        check_streamable(chain, self.options)
+        self.border = get_border(self.options.border)
+        if like is None:
+            like = np.asarray(read(0, 1))
+        if len(chain) > 1:  # the chain's last kernel reads the stream of the ones before it
+            before = Stream(read, height, chain[:-1], self.options, like=like)
+            read, height, like = before.rows, before.height, before.rows(0, 1)
+            self.before: Stream | None = before
+        else:
+            self.before = None
+        self.read, self.input_height = read, height
+        self.step = _Step.of(chain[-1], height, self.options)
+        self.height = self.step.out_height
+        self._tiles = self._row_tiles(like)
+
+    # -- what a band reads --------------------------------------------------------------
+    def _row_tiles(self, like: np.ndarray) -> list[Any]:
+        """The engine's tiles of rows for each of its calls on the whole image."""
+        probe = np.ascontiguousarray(np.broadcast_to(like[:1], (self.step.span + 2 * self.step.pad + 1,) + like.shape[1:]))
+        plan = Plan.make(probe, self.step.kernel, self.options)
+        rows = self.input_height + 2 * self.step.pad
+        return [
+            plan.engine.row_tiles((rows,) + tuple(call.shape[1:]), call.dtype, call.spec, float_output=call.float_output)
+            for call in plan.engine_calls()
+        ]
+
+    def _run(self, y0: int, y1: int) -> tuple[int, int]:
+        """The input rows ``S .. T-1`` a band of output rows ``y0 .. y1-1`` reads (see the
+        module docstring)."""
+        step, h = self.step, self.input_height
+        stride = step.stride
+        align = stride
+        start = y0 * stride + step.lo  # the first input row the band's outputs read
+        end = (y1 - 1) * stride + step.hi + 1
+        margin = 2 * step.span + step.pad  # rows a tile reads beyond its own (anchor, padding)
+        least = 0
+        for tiles in self._tiles:
+            align = math.lcm(align, tiles.period)
+            least = max(least, tiles.min_rows)
+            if tiles.period == 1:
+                continue
+            p, f = tiles.period, tiles.first
+            first_tile = (y0 * stride - f) // p  # in the engine's rows (the padded image's)
+            last_tile = ((y1 - 1) * stride - f) // p
+            start = min(start, (first_tile - 1) * p, f + first_tile * p - margin - step.pad)
+            end = max(end, f + (last_tile + 1) * p + margin - step.pad)
+        # an edge band holds the rows the border mode makes the image's edge from, and
+        # every band enough for the engine to plan it as the image
+        least = max(least, self._reach() + 1)
+        begin = 0 if start <= 0 else start // align * align
+        end = min(h, max(end, begin + least))
+        if end == h and begin > 0:
+            begin = max(0, min(begin, (h - least) // align * align))
+        return begin, end
+
+    def _reach(self) -> int:
+        """Rows beyond its own that a band's edge reads: the kernel's, or with tiles of rows
+        the tile's (anchor, the engine's own padding and the geometry's counted)."""
+        return max(self._reaches())
+
+    def _reaches(self) -> tuple[int, int]:
+        step = self.step
+        if any(t.period > 1 for t in self._tiles):
+            return (2 * step.span + step.pad,) * 2
+        return max(-step.lo, 0), max(step.hi, 0)
+
+    def _extra(self, begin: int, end: int) -> tuple[int, int]:
+        """``wrap``: rows of the image's far side appended to a first band, or put before
+        a last band (see the module docstring); ``(after, before)``."""
+        if self.border.name != "wrap" or (begin == 0 and end == self.input_height):
+            return 0, 0
+        above, below = self._reaches()
+        if begin == 0:
+            return min(above, self.input_height), 0
+        if end == self.input_height:
+            align = math.lcm(self.step.stride, *[t.period for t in self._tiles])
+            return 0, -(-below // align) * align
+        return 0, 0
+
+    def reads(self, y0: int, y1: int) -> list[tuple[int, int]]:
+        """The runs of input rows ``(lo, hi)`` that :meth:`rows` reads for output rows
+        ``y0 .. y1-1`` (for a chain: the first kernel's input), in the order read."""
+        begin, end = self._run(y0, y1)
+        after, before = self._extra(begin, end)
+        runs = []
+        if before:
+            runs.append((0, min(before, self.input_height)))
+        runs.append((begin, end))
+        if after:
+            runs.append((self.input_height - after, self.input_height))
+        if self.before is None:
+            return runs
+        return [run for lo, hi in runs for run in self.before.reads(lo, hi)]
+
+    # -- the rows ---------------------------------------------------------------------
+    def rows(self, y0: int, y1: int) -> np.ndarray:
+        """Output rows ``y0 .. y1-1``, as the whole image's in-memory result has them."""
+        if not 0 <= y0 < y1 <= self.height:
+            raise ValueError(f"rows {y0}..{y1} are not within the output's {self.height}")
+        begin, end = self._run(y0, y1)
+        after, before = self._extra(begin, end)
+        h = self.input_height
+        blocks = []
+        if before:  # whole multiples of the alignment, of the image's first rows (repeated if short)
+            blocks.append(np.concatenate([np.asarray(self.read(0, min(h, before)))] * -(-before // h))[:before])
+        blocks.append(np.asarray(self.read(begin, end)))
+        if after:
+            blocks.append(np.asarray(self.read(h - after, h)))
+        band = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        out = Plan.make(band, self.step.kernel, self.options).run()
+        first = (begin - before) // self.step.stride  # the output row of the band's first
+        return out[y0 - first : y1 - first]
 
 
 def filter_bands(
     read: RowReader,
     height: int,
-    kernel: Any,
+    kernels: Any,
     options: FilterOptions | None = None,
     *,
     band_rows: int = 256,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Filter an image of ``height`` rows band by band: yields ``(y0, rows)`` in order,
-    where ``rows`` are output rows ``y0 .. y0 + len(rows) - 1``, as :func:`imgconv.apply`
-    computes them for the whole image.
-
-    ``read`` gives image rows (see :data:`RowReader`); each band reads at most
-    ``band_rows`` plus the halo (:func:`halo`), and a ``wrap`` border's far rows.
-    Stride, dilation, padding other than ``same`` and transposed convolution are not
-    streamed yet; nor is ``--post stretch`` (a :class:`UsageError` says so).
+    """Filter an image of ``height`` rows band by band: yields ``(y0, rows)`` in order, where
+    ``rows`` are output rows ``y0 .. y0 + len(rows) - 1`` (at most ``band_rows`` of them) of
+    :func:`imgconv.apply` on the whole image (each kernel of a chain in turn).
 
     >>> image = np.arange(60, dtype=np.uint8).reshape(10, 6)
     >>> bands = filter_bands(lambda a, b: image[a:b], 10, "laplacian", band_rows=4)
@@ -73,46 +258,20 @@ def filter_bands(
     >>> bool((out == imgconv.apply(image, "laplacian")).all())
     True
     """
-    options = options or FilterOptions()
-    if not options.geometry.is_plain:
-        raise UsageError("streaming in bands takes stride 1, dilation 1 and --padding same for now")
-    if options.post == "stretch":
-        raise UsageError("--post stretch scales by the whole image's minimum and maximum; it cannot stream in bands")
-    border = get_border(options.border)
-    if options.premultiply and border.constant:
-        raise UsageError("--premultiply with a constant border does not stream in bands yet")
     if band_rows < 1:
         raise UsageError(f"band_rows must be at least 1, got {band_rows}")
-    kernel = load_kernel(kernel)
-    above, below = halo(kernel, options)
-    for y0 in range(0, height, band_rows):
-        y1 = min(height, y0 + band_rows)
-        sources = _band_rows(border, height, y0 - above, y1 + below)
-        band = _gather(read, sources, border, options)
-        out = Plan.make(band, kernel, options).run()
-        yield y0, out[above : above + (y1 - y0)]
+    stream = Stream(read, height, kernels, options)
+    for y0 in range(0, stream.height, band_rows):
+        yield y0, stream.rows(y0, min(stream.height, y0 + band_rows))
 
 
-def _band_rows(border: Any, height: int, start: int, stop: int) -> np.ndarray:
-    """The image row each of the padded positions ``start .. stop-1`` copies (-1: constant)."""
-    before = max(0, -start)
-    table = border.indices(height, before, max(0, stop - height))  # positions -before ...
-    return table[start + before : stop + before]
+def output_height(height: int, kernels: Sequence[Any] | Any, options: FilterOptions | None = None) -> int:
+    """Rows of the output for an input of ``height`` rows (stride and padding counted).
 
-
-def _gather(read: RowReader, sources: np.ndarray, border: Any, options: FilterOptions) -> np.ndarray:
-    """The band's rows, each run of consecutive image rows read once (a wrap border's far
-    side is a run of its own, so a band never reads the whole image)."""
-    wanted = np.unique(sources[sources >= 0])
-    breaks = np.flatnonzero(np.diff(wanted) != 1) + 1
-    blocks = {}
-    for run in np.split(wanted, breaks):
-        lo, hi = int(run[0]), int(run[-1]) + 1
-        block = np.asarray(read(lo, hi))
-        for row in range(lo, hi):
-            blocks[row] = block[row - lo]
-    sample = next(iter(blocks.values()))
-    fill = None
-    if (sources < 0).any():  # the constant border, as the image's dtype holds the value
-        fill = np.full(sample.shape, border.fill_value(options.border_value, sample.dtype), sample.dtype)
-    return np.ascontiguousarray(np.stack([fill if source < 0 else blocks[source] for source in sources.tolist()]))
+    >>> output_height(100, ["blur", "blur"], FilterOptions(stride=2))
+    25
+    """
+    options = options or FilterOptions()
+    for kernel in _chain(kernels):
+        height = _Step.of(kernel, height, options).out_height
+    return height

@@ -87,13 +87,14 @@ def test_a_band_reads_its_rows_and_the_halo_only() -> None:
         list(filter_bands(reader, 100, kernel, FilterOptions(border=border), band_rows=10))
         per_band = max(y1 - y0 for y0, y1 in reader.reads)
         assert per_band <= 10 + above + below, (border, reader.reads)
-        assert sum(y1 - y0 for y0, y1 in reader.reads) <= 10 * (10 + above + below), border
+        # and one row read first, to plan with
+        assert sum(y1 - y0 for y0, y1 in reader.reads) <= 10 * (10 + above + below) + 1, border
 
 
-def test_what_does_not_stream_yet_says_so() -> None:
+def test_what_does_not_stream_says_so() -> None:
     image = _image((10, 10), np.uint8)
     cases = [
-        (FilterOptions(stride=2), "stride 1"),
+        (FilterOptions(stride=2, transposed=True), "transposed"),
         (FilterOptions(post="stretch"), "minimum and maximum"),
         (FilterOptions(premultiply=True, border="constant"), "constant border"),
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 
 from ..errors import UsageError
-from .base import CorrelationSpec, Engine
+from .base import NO_TILES, CorrelationSpec, Engine, RowTiles
 
-__all__ = ["ENGINE_NAMES", "get_engine", "CorrelationSpec", "Engine"]
+__all__ = ["ENGINE_NAMES", "get_engine", "CorrelationSpec", "Engine", "RowTiles", "NO_TILES"]
 
 ENGINE_NAMES: tuple[str, ...] = ("cv2", "numpy")
 

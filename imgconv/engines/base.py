@@ -10,14 +10,14 @@ lives in :mod:`imgconv.filtering`, once, for every engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # numpy is imported by the engines themselves, not at CLI start-up
     import numpy as np
 
     from ..borders import Border
 
-__all__ = ["CorrelationSpec", "Engine"]
+__all__ = ["CorrelationSpec", "Engine", "RowTiles", "NO_TILES"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +51,26 @@ class CorrelationSpec:
         return y, rows - 1 - y, x, cols - 1 - x
 
 
+class RowTiles(NamedTuple):
+    """Where a correlation's rounding depends on more than each pixel's neighbourhood.
+
+    A transform (OpenCV's DFT, the numpy engine's FFT route) computes its output in tiles of
+    ``period`` rows, the first beginning at output row ``first`` (0, or above the image where
+    the engine pads it first); a tile's rounding noise depends on all the rows it reads. So
+    a band of the image (:mod:`imgconv.streaming`) gives the whole image's values only
+    where its tiles are the whole image's tiles, read from the same rows, and where it is
+    at least ``min_rows`` tall (below that the engine would plan the call otherwise).
+    ``period`` 1: each output pixel depends on its neighbourhood alone.
+    """
+
+    period: int = 1
+    first: int = 0
+    min_rows: int = 0
+
+
+NO_TILES = RowTiles()
+
+
 class Engine(Protocol):
     """A convolution engine."""
 
@@ -68,4 +88,10 @@ class Engine(Protocol):
         self, image_shape: tuple[int, ...], dtype: "np.dtype", spec: CorrelationSpec, *, float_output: bool = False
     ) -> str:
         """One line saying which route :meth:`correlate` takes for such an image (``--explain``)."""
+        ...
+
+    def row_tiles(
+        self, image_shape: tuple[int, ...], dtype: "np.dtype", spec: CorrelationSpec, *, float_output: bool = False
+    ) -> RowTiles:
+        """The tiles of rows :meth:`correlate` computes such an image in (:class:`RowTiles`)."""
         ...

@@ -30,7 +30,7 @@ from .._cv import cv2
 from ..dtypes import integer_max
 from ..weights import integer_form, sum_reach
 from .analysis import CV2_DFT_AREA, exact_separable, odd_denominator_separable
-from .base import CorrelationSpec
+from .base import NO_TILES, CorrelationSpec, RowTiles
 
 __all__ = ["OpenCVEngine"]
 
@@ -75,6 +75,32 @@ class OpenCVEngine:
         return (f"cv2: cv2.sepFilter2D{padded} (separable factors {_show(column, divisor)} x {_show(row)}: "
                 f"sums over an odd {divisor} are never ties, so it rounds them as filter2D does)")
 
+    def row_tiles(
+        self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *, float_output: bool = False
+    ) -> RowTiles:
+        """filter2D's DFT (kernels of 130 cells and more on 8-bit results and float32 images,
+        50 on the others) goes through ``crossCorr``, which transforms the image in tiles
+        of a height set by the kernel's alone (for images taller than a tile).
+
+        >>> from imgconv.borders import get_border
+        >>> spec = CorrelationSpec(np.full((31, 31), 1 / 961, np.float32), (15, 15), get_border("reflect101"))
+        >>> OpenCVEngine().row_tiles((4000, 4000), np.uint8, spec)
+        RowTiles(period=226, first=0, min_rows=452)
+        """
+        dtype = np.dtype(dtype)
+        kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
+        if not float_output and _sum_may_wrap(dtype, kernel, spec.delta):
+            float_output = True  # correlate() then runs filter2D to float32
+        if _separable(dtype, kernel, spec.delta, float_output) is not None:
+            return NO_TILES
+        native = (dtype == np.uint8 and not float_output) or dtype == np.float32  # OpenCV's dftFilter2D
+        rows, cols = kernel.shape
+        if rows * cols < (130 if native else 50):
+            return NO_TILES
+        top, bottom = spec.padding()[:2] if _needs_padding(spec) else (0, 0)
+        period = _dft_tile_rows(rows, image_shape[0] + top + bottom)
+        return RowTiles(period, -top, 2 * period)
+
     @staticmethod
     def _filter(image, ddepth, kernel, spec, border_flag):  # noqa: ANN001, ANN205
         channels = image.shape[2] if image.ndim == 3 else 1
@@ -111,6 +137,15 @@ def _sum_may_wrap(dtype: np.dtype, kernel: np.ndarray, delta: float) -> bool:
 def _sum_may_wrap_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta: float) -> bool:
     kernel = np.frombuffer(data, np.float32).reshape(shape)
     return sum_reach(kernel, integer_max(dtype_str), delta) >= 2.0**31
+
+
+def _dft_tile_rows(kernel_rows: int, rows: int) -> int:
+    """Output rows per tile of OpenCV's ``crossCorr`` (imgproc/src/templmatch.cpp) for an
+    image of ``rows`` rows: a block of 4.5 kernel heights, at least 256 rows with the
+    kernel, grown to the DFT size OpenCV prefers."""
+    block = min(max(round(kernel_rows * 4.5), 256 - kernel_rows + 1), rows)
+    size = cv2().getOptimalDFTSize(block + kernel_rows - 1)
+    return min(size - kernel_rows + 1, rows)
 
 
 def _needs_padding(spec: CorrelationSpec) -> bool:

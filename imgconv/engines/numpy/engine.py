@@ -10,10 +10,11 @@ import numpy as np
 from ..._cpus import usable_cpus
 from ...dtypes import DTYPE_NAMES, supported
 from ..analysis import CV2_DFT_AREA
-from ..base import CorrelationSpec
+from ..base import NO_TILES, CorrelationSpec, RowTiles
 from .fft import FFTRoute
 from .integer import IntegerRoute, ShiftRoute
 from .kernel_info import analyse, exact_in_float32
+from . import tuning
 from .route import Route
 from .separable import MatmulRoute, SeparableRoute
 
@@ -75,7 +76,7 @@ class NumpyEngine:
 
     # -- planning --
     def _routes(self, shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
-                float_output: bool) -> list[Route]:
+                float_output: bool, wanted: str | None = None) -> list[Route]:
         dtype = np.dtype(dtype)
         if not supported(dtype):
             raise ValueError(f"image dtype {dtype} is not supported; use {', '.join(DTYPE_NAMES[:-1])} or "
@@ -89,7 +90,7 @@ class NumpyEngine:
             dtype == np.uint16 and not float_output and not exact_in_float32(info, dtype, spec)
             and info.area < CV2_DFT_AREA[dtype]
         )
-        wanted = self.strategy
+        wanted = wanted or self.strategy
         if wanted == "shift" or (faithful and wanted is None):
             return [ShiftRoute(*args, faithful=faithful)]
         if wanted is not None:
@@ -116,8 +117,38 @@ class NumpyEngine:
 
     def _new_plan(self, shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                   float_output: bool) -> tuple[Route, int]:
-        route = min(self._routes(shape, dtype, spec, float_output), key=lambda r: r.wall_time())
-        return route, route.workers()
+        # chosen as for at most tuning.PLAN_ROWS rows, and a taller image always shared out
+        # between threads: a band of a taller image (imgconv.streaming) then takes the route,
+        # the tiles and the threads the whole image takes (routes round a few values apart
+        # in OpenCV's DFT range and on float results)
+        tall = shape[0] >= tuning.PLAN_ROWS
+        probe = (min(shape[0], tuning.PLAN_ROWS),) + tuple(shape[1:])
+        route = min(self._routes(probe, dtype, spec, float_output), key=lambda r: r.wall_time(tall))
+        if tall:
+            route = self._routes(shape, dtype, spec, float_output, wanted=route.name)[0]
+        return route, route.workers(tall)
+
+    def row_tiles(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
+                  *, float_output: bool = False) -> RowTiles:
+        """In OpenCV's DFT range the routes round a few values apart, so a band must be
+        planned as its image (``tuning.PLAN_ROWS`` rows or more); the FFT route's noise
+        depends on its tiles of rows, begun at the image's top.
+
+        >>> from imgconv.borders import get_border
+        >>> spec = CorrelationSpec(np.ones((3, 3), np.float32), (1, 1), get_border("reflect101"))
+        >>> NumpyEngine().row_tiles((4000, 4000), np.uint8, spec)
+        RowTiles(period=1, first=0, min_rows=0)
+        """
+        dtype = np.dtype(dtype)
+        if spec.kernel.size < CV2_DFT_AREA[dtype] and dtype.kind == "u" and not float_output:
+            return NO_TILES
+        route, threads = self._plan(tuple(image_shape), dtype, spec, float_output)
+        if not route.spreads:
+            return RowTiles(1, 0, tuning.PLAN_ROWS)
+        # the FFT's tiles; the matmul route's products, whose rounding depends on where a
+        # thread's share of rows begins
+        first = route.chunks(threads)[0] if threads > 1 else (0, route.row_chunk())
+        return RowTiles(first[1], 0, tuning.PLAN_ROWS)
 
     def explain(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                 *, float_output: bool = False) -> str:

@@ -123,9 +123,13 @@ class FFTRoute(Route):
         # inverse together, scales exactly as the default does
         self.norm = "ortho" if self.work == np.float32 else None
         self._spectrum: np.ndarray | None = None
-        self.tile_h, self.tile_w, self._cost = _choose_tiles(
-            self.height, self.width, self.channels, self.kh, self.kw, self.threads, self.work.itemsize
+        # chosen as for at most tuning.PLAN_ROWS rows, so that a band is tiled as its image
+        self.tile_h, self.tile_w, _ = _choose_tiles(
+            min(self.height, tuning.PLAN_ROWS), self.width, self.channels, self.kh, self.kw, self.threads,
+            self.work.itemsize,
         )
+        self._cost = _tile_cost(self.height, self.width, self.channels, self.kh, self.kw, self.tile_h,
+                                self.tile_w, self.work.itemsize)
 
     def relative_error(self) -> float:
         if self.snap:

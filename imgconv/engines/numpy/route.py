@@ -61,9 +61,11 @@ class Route:
         self._bounds: tuple[float, float] | None = None
 
     def band_rows(self, itemsize: int) -> int:
-        """Rows per band: about ``tuning.BAND_BYTES`` of accumulator, bands of equal height."""
-        most = int(max(1, min(self.height, tuning.BAND_BYTES // (self.padded_elems * itemsize))))
-        return -(-self.height // -(-self.height // most))
+        """Rows per band: about ``tuning.BAND_BYTES`` of accumulator, bands of equal height
+        (in the first ``tuning.PLAN_ROWS`` rows: a band of a taller image is cut alike)."""
+        height = min(self.height, tuning.PLAN_ROWS)
+        most = int(max(1, min(height, tuning.BAND_BYTES // (self.padded_elems * itemsize))))
+        return -(-height // -(-height // most))
 
     def flat_band(self, work: np.dtype, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """A flat band buffer for ``rows`` output rows, and its 3-D view to fill.
@@ -211,19 +213,21 @@ class Route:
     def chunks(self, threads: int) -> list[tuple[int, int, int, int]]:
         """Shares of the output for ``threads`` threads: ``(y0, y1, x0, x1)`` each."""
         chunk = self.row_chunk()
-        per = -(-(-(-self.height // chunk)) // threads) * chunk
+        height = min(self.height, tuning.PLAN_ROWS)  # shares begin where a band's would: at multiples
+        per = -(-(-(-height // chunk)) // threads) * chunk
         return [(y, min(self.height, y + per), 0, self.width) for y in range(0, self.height, per)]
 
-    def workers(self) -> int:
-        """How many threads this call is worth (1 for small images and BLAS routes)."""
-        if not self.parallel or self.threads <= 1 or self.cost() < self.thread_min_ns:
+    def workers(self, tall: bool = False) -> int:
+        """How many threads this call is worth (1 for small images and BLAS routes;
+        ``tall``: an image of ``tuning.PLAN_ROWS`` rows or more, always worth them)."""
+        if not self.parallel or self.threads <= 1 or (not tall and self.cost() < self.thread_min_ns):
             return 1
-        return len(self.chunks(self.threads))
+        return min(self.threads, len(self.chunks(self.threads)))
 
-    def wall_time(self) -> float:
+    def wall_time(self, tall: bool = False) -> float:
         """Estimated ns with :meth:`workers` threads (each further core counts for
         :attr:`thread_gain`)."""
-        return self.cost() / (1 + self.thread_gain * (self.workers() - 1))
+        return self.cost() / (1 + self.thread_gain * (self.workers(tall) - 1))
 
     def run(self, image: np.ndarray, out: np.ndarray, y0: int, y1: int, x0: int = 0,
             x1: int | None = None) -> None:

@@ -156,8 +156,9 @@ class MatmulRoute(Route):
             self.finisher = IntegerFinish(self)
         self.block = block = tuning.MATMUL_BLOCK
         kh, kw = self.kh, self.kw
-        self.rows = min(self.height, tuning.MATMUL_ROWS)
-        self.rows = -(-self.height // -(-self.height // self.rows))
+        height = min(self.height, tuning.PLAN_ROWS)  # a band of a taller image is cut alike
+        self.rows = min(height, tuning.MATMUL_ROWS)
+        self.rows = -(-height // -(-height // self.rows))
         self.carry = kh - 1  # a band's last padded rows are the next's first: their row pass is kept
         # column blocks of the column pass: each product small enough (M*N*K at most
         # tuning.BLAS_SINGLE) that OpenBLAS runs it on one thread. Its own threads spin while

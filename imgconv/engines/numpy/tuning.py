@@ -26,6 +26,11 @@ REPLAY_CHUNK = 4096
 INT32_INDICES = 2**29
 """Images of fewer elements replay with int32 indices (their sums stay in range)."""
 
+PLAN_ROWS = 512
+"""Routes and FFT tiles are chosen for at most this many rows (costs grow in proportion
+beyond), so that a band of a taller image (:mod:`imgconv.streaming`) is planned as the
+whole image is."""
+
 # -- the cost model (estimated nanoseconds) -----------------------------------------------
 OP_NS = {1: 0.09, 2: 0.11, 4: 0.18, 8: 0.36}
 """ns per element of one whole-band numpy pass, by item size."""
