@@ -189,7 +189,8 @@ class Stream:
         step = self.step
         if any(t.period > 1 for t in self._tiles):
             return (2 * step.span + step.pad,) * 2
-        return max(-step.lo, 0), max(step.hi, 0)
+        # below: padding lets the last outputs read up to ``pad`` rows past the last row
+        return max(-step.lo, 0), max(step.hi, step.pad, 0)
 
     def _extra(self, begin: int, end: int) -> tuple[int, int]:
         """``wrap``: rows of the image's far side appended to a first band, or put before

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ import imgconv
 from imgconv.borders import BORDER_NAMES
 from imgconv.errors import UsageError
 from imgconv.options import FilterOptions
-from imgconv.streaming import filter_bands, halo
+from imgconv.streaming import Stream, filter_bands, halo
 
 KERNELS = {
     "edge": "edge",
@@ -48,9 +50,9 @@ class Reader:
         return self.image[y0:y1].copy()
 
 
-def _streamed(image: np.ndarray, kernel: str, options: FilterOptions, band_rows: int) -> np.ndarray:
+def _streamed(image: np.ndarray, kernel: Any, options: FilterOptions, band_rows: int) -> np.ndarray:
     bands = list(filter_bands(Reader(image), image.shape[0], kernel, options, band_rows=band_rows))
-    assert [y0 for y0, _ in bands] == list(range(0, image.shape[0], band_rows))
+    assert [y0 for y0, _ in bands] == list(range(0, sum(len(rows) for _, rows in bands), band_rows))
     return np.concatenate([rows for _, rows in bands])
 
 
@@ -111,3 +113,92 @@ def test_every_band_height_and_kernel_reach_on_a_small_image() -> None:
             options = FilterOptions(border=border, border_value=3)
             whole = imgconv.apply(image, kernel, options)
             assert np.array_equal(_streamed(image, kernel, options, band_rows), whole), (rows, anchor_row, border)
+
+
+GEOMETRIES = [
+    {"stride": 2},
+    {"stride": "3x2", "mode": "convolve"},
+    {"dilation": 2},
+    {"dilation": "3x1", "stride": 2},
+    {"padding": "valid"},
+    {"padding": "full", "stride": 2},
+    {"padding": "3x1"},
+]
+
+
+@pytest.mark.parametrize("engine", ["cv2", "numpy"])
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_stride_dilation_and_padding_stream(engine: str, geometry: dict) -> None:
+    image = _image((37, 19, 3), np.uint8, seed=5)
+    for name in ("even size", "tall, anchored high", "combined"):
+        for border in BORDER_NAMES:
+            options = FilterOptions(engine=engine, border=border, border_value=200, **geometry)
+            whole = imgconv.apply(image, KERNELS[name], options)
+            for band_rows in (1, 4, 50):
+                streamed = _streamed(image, KERNELS[name], options, band_rows)
+                assert np.array_equal(streamed, whole), (name, border, band_rows)
+
+
+@pytest.mark.parametrize("engine", ["cv2", "numpy"])
+def test_a_chain_streams_as_each_kernel_in_turn(engine: str) -> None:
+    image = _image((45, 17, 4), np.uint8, seed=6)  # alpha kept through the chain
+    chain = ["gaussian:size=5,sigma=1", KERNELS["tall, anchored high"], "sharpen"]
+    for border in BORDER_NAMES:
+        for geometry in ({}, {"stride": 2}, {"padding": "valid"}):
+            options = FilterOptions(engine=engine, border=border, **geometry)
+            whole = image
+            for kernel in chain:
+                whole = imgconv.apply(whole, kernel, options)
+            for band_rows in (1, 7):
+                assert np.array_equal(_streamed(image, chain, options, band_rows), whole), (border, geometry)
+
+
+def test_a_one_row_image_and_a_one_row_output() -> None:
+    for shape in ((1, 30), (1, 9, 3), (2, 5)):
+        image = _image(shape, np.uint8, seed=2)
+        for border in BORDER_NAMES:
+            for settings in ({}, {"stride": 3}, {"padding": "full"}):
+                options = FilterOptions(border=border, **settings)
+                whole = imgconv.apply(image, "gaussian:size=5,sigma=1", options)
+                assert np.array_equal(_streamed(image, "gaussian:size=5,sigma=1", options, 1), whole)
+
+
+# OpenCV's DFT (from 130 kernel cells on 8-bit and float32 images, 50 on 16-bit) and the
+# numpy engine's FFT and matmul routes round in tiles of rows: a band must tile as its
+# image does (imgconv.streaming's docstring). Tall enough for several tiles of rows.
+DFT_CASES = [
+    (np.uint8, "gaussian:size=15,sigma=3", 3),
+    (np.uint8, "gaussian:size=31,sigma=5", 1),
+    (np.uint8, json.dumps({"kernel": np.random.default_rng(4).integers(-9, 10, (13, 11)).tolist(),
+                           "divisor": 7, "anchor": [2, 9]}), 3),
+    (np.uint16, "gaussian:size=9,sigma=2", 1),
+    (np.float32, "gaussian:size=13,sigma=2", 2),
+]
+
+
+@pytest.mark.parametrize("engine", ["cv2", "numpy"])
+@pytest.mark.parametrize("dtype, kernel, channels", DFT_CASES, ids=lambda v: getattr(v, "__name__", str(v))[:24])
+def test_kernels_in_the_dft_range_stream_bit_for_bit(engine: str, dtype: type, kernel: str, channels: int) -> None:
+    image = _image((1300, 90, channels) if channels > 1 else (1300, 90), dtype, seed=9)
+    for border in BORDER_NAMES:
+        for geometry in ({}, {"stride": 2}, {"padding": "valid", "dilation": 2}):
+            options = FilterOptions(engine=engine, border=border, border_value=3, **geometry)
+            whole = imgconv.apply(image, kernel, options)
+            stream = Stream(Reader(image), image.shape[0], kernel, options)
+            for band_rows in (97, 600):
+                out = np.concatenate([stream.rows(y, min(stream.height, y + band_rows))
+                                      for y in range(0, stream.height, band_rows)])
+                assert np.array_equal(out, whole, equal_nan=True), (border, geometry, band_rows)
+
+
+def test_streams_read_only_what_they_say() -> None:
+    image = _image((300, 11), np.uint8, seed=1)
+    for border in BORDER_NAMES:
+        for settings in ({}, {"stride": 2, "dilation": 2}):
+            options = FilterOptions(border=border, **settings)
+            reader = Reader(image)
+            stream = Stream(reader, 300, ["blur", "sobel-x"], options)
+            for y0, y1 in ((0, 10), (40, 60), (stream.height - 5, stream.height)):
+                reader.reads.clear()
+                stream.rows(y0, y1)
+                assert set(reader.reads) <= set(stream.reads(y0, y1)), (border, settings, y0)
