@@ -30,14 +30,15 @@ image's minimum and maximum); a :class:`UsageError` says so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .borders import get_border
 from .errors import UsageError
-from .filtering import Plan
+from .filtering import Explanation, Plan
+from .filtering.pixels import to_gray
 from .kernels import Kernel, load_kernel
 from .options import FilterOptions
 
@@ -138,6 +139,7 @@ class Stream:
         self.read, self.input_height = read, height
         self.step = _Step.of(chain[-1], height, self.options)
         self.height = self.step.out_height
+        self._like = np.array(like[:1])
         self._tiles = self._row_tiles(like)
 
     # -- what a band reads --------------------------------------------------------------
@@ -220,6 +222,61 @@ class Stream:
             return runs
         return [run for lo, hi in runs for run in self.before.reads(lo, hi)]
 
+    # -- what a band costs, and what --explain says -------------------------------------
+    def _whole_plan(self) -> Plan:
+        """The plan of the whole image, made from a view of one row repeated (no memory)."""
+        like, options = self._like, self.options
+        if options.gray:  # converted here, a row at a time, not the repeated view
+            like = to_gray(like, options.channel_order)
+            options = replace(options, gray=False)
+        probe = np.broadcast_to(like, (self.input_height,) + like.shape[1:])
+        return Plan.make(probe, self.step.kernel, options)
+
+    def band_bytes(self, band_rows: int) -> int:
+        """About the bytes a band of ``band_rows`` output rows takes while it is filtered:
+        the input rows it reads (and their copy), the engine's float32 work where there is
+        any, its result; with a chain, the earlier kernels' bands too."""
+        band_rows = max(1, min(band_rows, self.height))
+        rows = self._middle_run(band_rows)
+        width_in = self._like.nbytes
+        probe = np.repeat(self._like, self.step.span + 2 * self.step.pad + 1, axis=0)
+        small = Plan.make(probe, self.step.kernel, self.options)
+        out_row = small.result_like().nbytes // max(1, small.out_shape[0])
+        work = sum(int(np.prod(c.shape[1:])) * (4 if c.float_output else c.dtype.itemsize)
+                   for c in small.engine_calls())
+        total = rows * (2 * width_in + work) + band_rows * out_row
+        if self.before is not None:
+            total += self.before.band_bytes(rows)
+        return int(total)
+
+    def _middle_run(self, band_rows: int) -> int:
+        """Input rows a band in the middle reads (the most, with the halo and tiles)."""
+        y0 = max(0, (self.height - band_rows) // 2)
+        begin, end = self._run(y0, min(self.height, y0 + band_rows))
+        return end - begin
+
+    def band_rows_for(self, memory: int, multiple: int = 1) -> int:
+        """The most output rows a band may have (a multiple of ``multiple``, at least one
+        multiple) for :meth:`band_bytes` to stay within ``memory``."""
+        lo, hi = 1, max(1, -(-self.height // multiple))
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.band_bytes(mid * multiple) <= memory:
+                lo = mid
+            else:
+                hi = mid - 1
+        return min(lo * multiple, max(multiple, self.height))
+
+    def explanations(self, band_rows: int) -> list[Explanation]:
+        """What ``--explain`` says of each kernel of the chain: the whole image's plan (a
+        band takes its routes), that it streams, in bands of how many rows, and about how
+        much memory a band takes."""
+        earlier = self.before.explanations(band_rows) if self.before is not None else []
+        mine = self._whole_plan().explanation()
+        note = (f"streamed in bands of {band_rows} output rows (each reads {self._middle_run(band_rows)} input rows), "
+                f"about {_mib(self.band_bytes(band_rows))} a band")
+        return earlier + [replace(mine, extras=mine.extras + (note,))]
+
     # -- the rows ---------------------------------------------------------------------
     def rows(self, y0: int, y1: int) -> np.ndarray:
         """Output rows ``y0 .. y1-1``, as the whole image's in-memory result has them."""
@@ -276,3 +333,14 @@ def output_height(height: int, kernels: Sequence[Any] | Any, options: FilterOpti
     for kernel in _chain(kernels):
         height = _Step.of(kernel, height, options).out_height
     return height
+
+
+def _mib(size: int) -> str:
+    """``12 MiB``, ``1.5 GiB``.
+
+    >>> _mib(12 << 20), _mib(3 << 29), _mib(5000)
+    ('12 MiB', '1.5 GiB', '0.00477 MiB')
+    """
+    if size >= 1 << 30:
+        return f"{size / (1 << 30):.3g} GiB"
+    return f"{size / (1 << 20):.3g} MiB"

@@ -85,7 +85,7 @@ class OpenCVEngine:
         >>> from imgconv.borders import get_border
         >>> spec = CorrelationSpec(np.full((31, 31), 1 / 961, np.float32), (15, 15), get_border("reflect101"))
         >>> OpenCVEngine().row_tiles((4000, 4000), np.uint8, spec)
-        RowTiles(period=226, first=0, min_rows=452)
+        RowTiles(period=226, first=0, min_rows=226)
         """
         dtype = np.dtype(dtype)
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
@@ -99,7 +99,7 @@ class OpenCVEngine:
             return NO_TILES
         top, bottom = spec.padding()[:2] if _needs_padding(spec) else (0, 0)
         period = _dft_tile_rows(rows, image_shape[0] + top + bottom)
-        return RowTiles(period, -top, 2 * period)
+        return RowTiles(period, -top, period)  # a shorter image would get shorter tiles
 
     @staticmethod
     def _filter(image, ddepth, kernel, spec, border_flag):  # noqa: ANN001, ANN205
