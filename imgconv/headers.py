@@ -62,10 +62,21 @@ class Header:
     orientation: int = 1
     cmyk: bool = False
     complete: bool | None = None
+    samples: int | None = None  # values a pixel, where the header says (PNG, JPEG)
+    bits: int | None = None  # bits a value, likewise
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    @property
+    def decoded_bytes(self) -> int:
+        """The bytes of the decoded pixels (four bytes a pixel where the header does not say).
+
+        >>> Header("png", 1000, 1000, samples=3, bits=16).decoded_bytes
+        6000000
+        """
+        return self.pixels * (self.samples or 4) * -(-(self.bits or 8) // 8)
 
 
 def read_header(data: bytes) -> Header | None:
@@ -98,6 +109,8 @@ def _png(data: bytes) -> Header:
     if kind != b"IHDR":
         raise ValueError("no IHDR")
     width, height = struct.unpack_from(">II", data, 16)
+    bits, colour = data[24], data[25]
+    samples = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(colour, 4)  # a palette may decode with alpha
     frames, orientation = 1, 1
     complete = False
     # Every chunk's header (not its CRC: cheap, a few thousand steps for a large file), so
@@ -112,7 +125,8 @@ def _png(data: bytes) -> Header:
         elif kind == b"IEND":
             complete = True
             break
-    return Header("png", width, height, frames=max(frames, 1), orientation=orientation, complete=complete)
+    return Header("png", width, height, frames=max(frames, 1), orientation=orientation, complete=complete,
+                  samples=samples, bits=bits)
 
 
 def png_damage(data: bytes) -> str | None:
@@ -145,7 +159,7 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 
 def _jpeg(data: bytes) -> Header:
     i = 2
-    width = height = components = None
+    width = height = components = precision = None
     orientation = 1
     while True:
         if data[i] != 0xFF:
@@ -166,6 +180,7 @@ def _jpeg(data: bytes) -> Header:
             scan = i
             break
         if marker in _SOF:
+            precision = segment[0]
             height, width = struct.unpack_from(">HH", segment, 1)
             components = segment[5]
         elif marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
@@ -176,7 +191,8 @@ def _jpeg(data: bytes) -> Header:
     # Entropy-coded data cannot contain FF D9 (an FF there is followed by 00 or a restart
     # marker), so a complete file has its end-of-image marker after the first scan's header.
     complete = marker == 0xDA and data.rfind(b"\xff\xd9") > scan
-    return Header("jpg", width, height, orientation=orientation, cmyk=components == 4, complete=complete)
+    return Header("jpg", width, height, orientation=orientation, cmyk=components == 4, complete=complete,
+                  samples=components, bits=precision)
 
 
 # -- GIF ----------------------------------------------------------------------------------
@@ -241,31 +257,39 @@ def _webp(data: bytes) -> Header:
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 
 
-def _ifd(data: bytes, offset: int, endian: str) -> tuple[dict[int, int], int]:
-    """The first value of each numeric tag of the IFD at ``offset``, and the next IFD's offset."""
-    (count,) = struct.unpack_from(endian + "H", data, offset)
+def _ifd(data: bytes, offset: int, endian: str, big: bool = False) -> tuple[dict[int, int], int]:
+    """The first value of each numeric tag of the IFD at ``offset``, and the next IFD's
+    offset (``big``: a BigTIFF's, with 8-byte counts and offsets)."""
+    count_fmt, entry, number_fmt, value_at, offset_fmt = ("Q", 20, "Q", 12, "Q") if big else ("H", 12, "I", 8, "I")
+    (count,) = struct.unpack_from(endian + count_fmt, data, offset)
+    start = offset + struct.calcsize(count_fmt)
+    inline = 8 if big else 4  # bytes of values held in the entry itself
     tags: dict[int, int] = {}
     for n in range(min(count, 512)):  # real IFDs hold a few dozen entries; a bound for crafted ones
-        at = offset + 2 + 12 * n
-        tag, kind, number = struct.unpack_from(endian + "HHI", data, at)
+        at = start + entry * n
+        tag, kind, number = struct.unpack_from(endian + "HH" + number_fmt, data, at)
         size = _TYPE_SIZES.get(kind, 0)
-        if kind in (3, 8) and number >= 1 and size * number <= 4:
-            tags[tag] = struct.unpack_from(endian + "H", data, at + 8)[0]
-        elif kind in (4, 9) and number >= 1 and size * number <= 4:
-            tags[tag] = struct.unpack_from(endian + "I", data, at + 8)[0]
-        elif kind in (1, 6, 7) and number >= 1:
-            tags[tag] = data[at + 8] if number <= 4 else data[struct.unpack_from(endian + "I", data, at + 8)[0]]
-        elif kind in (3, 8) and number >= 1:  # several shorts elsewhere: the first one
-            (where,) = struct.unpack_from(endian + "I", data, at + 8)
-            tags[tag] = struct.unpack_from(endian + "H", data, where)[0]
-    (following,) = struct.unpack_from(endian + "I", data, offset + 2 + 12 * count)
+        value = at + value_at
+        if number < 1:
+            continue
+        if size * number > inline:  # the values elsewhere: the first one
+            (value,) = struct.unpack_from(endian + offset_fmt, data, value)
+        if kind in (3, 8):
+            tags[tag] = struct.unpack_from(endian + "H", data, value)[0]
+        elif kind in (4, 9, 13):
+            tags[tag] = struct.unpack_from(endian + "I", data, value)[0]
+        elif kind in (16, 17, 18):  # BigTIFF's 8-byte integers
+            tags[tag] = struct.unpack_from(endian + "Q", data, value)[0]
+        elif kind in (1, 6, 7):
+            tags[tag] = data[value]
+    (following,) = struct.unpack_from(endian + offset_fmt, data, start + entry * count)
     return tags, following
 
 
 def _endian(data: bytes) -> str:
-    if data[:4] == b"II*\x00":
+    if data[:4] in (b"II*\x00", b"II+\x00"):
         return "<"
-    if data[:4] == b"MM\x00*":
+    if data[:4] in (b"MM\x00*", b"MM\x00+"):
         return ">"
     raise ValueError("not TIFF")
 
@@ -283,15 +307,16 @@ def _exif_orientation(block: bytes) -> int:
 
 def _tiff_file(data: bytes) -> Header:
     endian = _endian(data)
-    (offset,) = struct.unpack_from(endian + "I", data, 4)
-    tags, following = _ifd(data, offset, endian)
+    big = data[2:4] in (b"+\x00", b"\x00+")
+    (offset,) = struct.unpack_from(endian + "Q", data, 8) if big else struct.unpack_from(endian + "I", data, 4)
+    tags, following = _ifd(data, offset, endian, big)
     width, height = tags[256], tags[257]
     # Pages: each further IFD that is not a reduced-resolution copy (a thumbnail).
     pages, seen = 1, {offset}
     while following and following not in seen and len(seen) < 1000:  # a bound for crafted files
         seen.add(following)
         try:
-            page, following = _ifd(data, following, endian)
+            page, following = _ifd(data, following, endian, big)
         except (IndexError, struct.error):
             break
         if not page.get(254, 0) & 1:
@@ -304,6 +329,8 @@ def _tiff_file(data: bytes) -> Header:
         frames=pages,
         orientation=orientation if orientation in ORIENTATIONS else 1,
         cmyk=tags.get(262) == 5,  # PhotometricInterpretation: separated (CMYK)
+        samples=tags.get(277, 1),
+        bits=tags.get(258, 1),
     )
 
 

@@ -26,6 +26,7 @@ from ..errors import (
     UsageError,
     debugging,
 )
+from ..headers import DEFAULT_MAX_PIXELS, read_header
 from ..imageio import (
     ReadOptions,
     decode_image,
@@ -186,6 +187,7 @@ def run_job(
             fmt = format_for(settings.output_format or _input_format(job.input, data))
         else:
             fmt = format_for(settings.output_format, path=job.output)
+        _check_memory(data, job, settings)
         image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
         del data
         pixels = image.shape[0] * image.shape[1]
@@ -244,8 +246,10 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
     size = decoded_size(job.input)
     if size is None or size[1] <= settings.max_memory:
         return 0
+    # the default --max-pixels guards decoding into memory, which streaming never does; a
+    # limit the user set holds here too
     limit = settings.reading.max_pixels
-    if limit and size[0] > limit:  # the decoder's own refusal says why (the pixel limit)
+    if limit and limit != DEFAULT_MAX_PIXELS and size[0] > limit:  # the decoder refuses it, saying why
         return 0
     if job.make_folders:
         _make_folder(os.path.dirname(job.output), job.output)
@@ -253,6 +257,33 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
     done = filter_tiff(job.input, job.output, chain[0], replace(options, channel_order="rgb"),
                        memory=settings.max_memory, overwrite=True)
     return done["shape"][0] * done["shape"][1]
+
+
+def _check_memory(data: bytes, job: Job, settings: JobSettings) -> None:
+    """An :class:`ImageReadError` for an image whose decoded pixels would take more than
+    ``settings.max_memory``, said before decoding, with what to do instead: a TIFF gets a
+    .tif output to stream into; other formats are converted to a tiled TIFF first."""
+    if settings.max_memory is None:
+        return
+    header = read_header(data)
+    limit = settings.reading.max_pixels
+    if header is None or (limit and header.pixels > limit):  # the decoder refuses it, saying why
+        return
+    size = header.decoded_bytes
+    if size <= settings.max_memory:
+        return
+    what = f"{header.width}x{header.height} {header.format.upper()} decodes to {_size(size)}, " \
+           f"more than --max-memory ({_size(settings.max_memory)})"
+    if header.format == "tiff":
+        hint = "write a .tif output to filter it in bands of rows, or raise --max-memory"
+    else:
+        hint = (f"imgconv streams only TIFF images: convert it to a tiled TIFF first (e.g. vips copy "
+                f"{os.path.basename(job.input)} 'big.tif[tile,bigtiff]'), or raise --max-memory")
+    raise ImageReadError(f"{what}; {hint}", job.input)
+
+
+def _size(size: int) -> str:
+    return f"{size / (1 << 30):.3g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):.3g} MiB"
 
 
 _ORDER = "bgr"
