@@ -613,3 +613,25 @@ def test_fft_tiles_for_threads_only_where_the_call_is_shared_out():
             assert (two.tile_h, two.tile_w) == (one.tile_h, one.tile_w), shape
         else:
             assert two.cost() >= tuning.FFT_THREAD_MIN_NS
+
+
+# -- values that do not depend on threads or on where a band of the image begins -----------------
+@pytest.mark.parametrize("strategy", ["separable", "matmul", "fft", "shift"])
+def test_values_do_not_depend_on_threads_or_on_where_the_image_begins(strategy):
+    """The same pixel gets the same value whether the call runs on one thread or two, and
+    in a band of the image that begins on the route's grid of rows (RowTiles): a cluster's
+    workers with other CPU counts write the same bytes, and streamed bands equal the whole."""
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (1300, 200, 3), dtype=np.uint8)
+    k = imgconv.load_kernel("gaussian:size=15,sigma=3")
+    spec = CorrelationSpec(k.effective.astype(np.float32), k.anchor, get_border("reflect101"))
+    for float_output in (True, False):
+        one = NumpyEngine(strategy, threads=1).correlate(image, spec, float_output=float_output)
+        two = NumpyEngine(strategy, threads=2).correlate(image, spec, float_output=float_output)
+        assert np.array_equal(one, two), float_output
+        period = NumpyEngine(strategy, threads=2).row_tiles(image.shape, image.dtype, spec,
+                                                           float_output=float_output).period
+        start = period if period > 1 else 257
+        band = NumpyEngine(strategy, threads=2).correlate(image[start : start + 700], spec, float_output=float_output)
+        # away from the band's own edges (whose rows the band borders itself)
+        assert np.array_equal(band[20:600], one[start + 20 : start + 600]), float_output

@@ -117,16 +117,16 @@ class NumpyEngine:
 
     def _new_plan(self, shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                   float_output: bool) -> tuple[Route, int]:
-        # chosen as for at most tuning.PLAN_ROWS rows, and a taller image always shared out
-        # between threads: a band of a taller image (imgconv.streaming) then takes the route,
-        # the tiles and the threads the whole image takes (routes round a few values apart
-        # in OpenCV's DFT range and on float results)
+        # chosen as for at most tuning.PLAN_ROWS rows (with threads, as a taller image would
+        # use them): a band of a taller image (imgconv.streaming) then takes the route and
+        # the tiles the whole image takes (routes round a few values apart in OpenCV's DFT
+        # range and on float results). No route's values depend on its threads.
         tall = shape[0] >= tuning.PLAN_ROWS
         probe = (min(shape[0], tuning.PLAN_ROWS),) + tuple(shape[1:])
         route = min(self._routes(probe, dtype, spec, float_output), key=lambda r: r.wall_time(tall))
         if tall:
             route = self._routes(shape, dtype, spec, float_output, wanted=route.name)[0]
-        return route, route.workers(tall)
+        return route, route.workers()
 
     def row_tiles(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                   *, float_output: bool = False) -> RowTiles:
@@ -142,13 +142,9 @@ class NumpyEngine:
         dtype = np.dtype(dtype)
         if spec.kernel.size < CV2_DFT_AREA[dtype] and dtype.kind == "u" and not float_output:
             return NO_TILES
-        route, threads = self._plan(tuple(image_shape), dtype, spec, float_output)
-        if not route.spreads:
-            return RowTiles(1, 0, tuning.PLAN_ROWS)
-        # the FFT's tiles; the matmul route's products, whose rounding depends on where a
-        # thread's share of rows begins
-        first = route.chunks(threads)[0] if threads > 1 else (0, route.row_chunk())
-        return RowTiles(first[1], 0, tuning.PLAN_ROWS)
+        route, _ = self._plan(tuple(image_shape), dtype, spec, float_output)
+        # the FFT's tiles; the matmul route's bands (BLAS rounds by the products' shapes)
+        return RowTiles(route.row_chunk() if route.spreads else 1, 0, tuning.PLAN_ROWS)
 
     def explain(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                 *, float_output: bool = False) -> str:

@@ -159,7 +159,10 @@ class MatmulRoute(Route):
         height = min(self.height, tuning.PLAN_ROWS)  # a band of a taller image is cut alike
         self.rows = min(height, tuning.MATMUL_ROWS)
         self.rows = -(-height // -(-height // self.rows))
-        self.carry = kh - 1  # a band's last padded rows are the next's first: their row pass is kept
+        # no rows carried from band to band: every band's row pass is one product of the
+        # same shape, as BLAS rounds a value differently in products of other shapes; so a
+        # result does not depend on where a thread's share (or a streamed band) begins
+        self.carry = 0
         # column blocks of the column pass: each product small enough (M*N*K at most
         # tuning.BLAS_SINGLE) that OpenBLAS runs it on one thread. Its own threads spin while
         # they wait, and stall whenever another program takes a core; the engine's threads
@@ -184,7 +187,8 @@ class MatmulRoute(Route):
 
     def cost(self) -> float:
         h = self.rows
-        flops = 2 * (self.block + self.kw - 1) + 2 * (self.col_rows + self.kh - 1)  # row pass: carried over
+        h = self.rows
+        flops = 2 * (self.block + self.kw - 1) * (h + self.kh - 1) / h + 2 * (self.col_rows + self.kh - 1)
         n = self.height * self.columns * self.channels
         passes = (h + self.kh - 1) / h + 4 + 4 * self.needs_replay()
         bands = -(-self.height // h)
@@ -224,9 +228,6 @@ class MatmulRoute(Route):
                         np.add(flat, work.type(self.delta), out=flat)
                     self.finish_float(flat, target, scratch=spare, replay=replay, y0=r0, stride=columns,
                                       channel=ch)
-            if kh > 1:  # the next band's first kh - 1 padded rows are this band's last
-                hpass[:, : kh - 1] = hpass[:, h:m]
-
         return band, compute
 
     def _products(self, plane: np.ndarray, hpass: np.ndarray, a: np.ndarray, carried: int, h: int) -> np.ndarray:
