@@ -631,8 +631,10 @@ def test_values_do_not_depend_on_threads_or_on_where_the_image_begins(strategy):
         assert np.array_equal(one, two), float_output
         period = NumpyEngine(strategy, threads=2).row_tiles(image.shape, image.dtype, spec,
                                                            float_output=float_output).period
-        # a band from a row on the grid: from its second tile of rows on (its first reads
-        # the rows the band borders itself), up to a tile that ends before the band does
+        # a band from a row on the grid, tall enough to be planned as the image: from its
+        # second tile of rows on (its first reads the rows the band borders itself), up to
+        # a tile that ends before the band does
         p = max(period, 20)
-        band = NumpyEngine(strategy, threads=2).correlate(image[p : 3 * p + 20], spec, float_output=float_output)
+        rows = max(2 * p + 20, tuning.PLAN_ROWS)
+        band = NumpyEngine(strategy, threads=2).correlate(image[p : p + rows], spec, float_output=float_output)
         assert np.array_equal(band[p : 2 * p], one[2 * p : 3 * p]), float_output
