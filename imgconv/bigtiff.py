@@ -21,7 +21,7 @@ import numpy as np
 from .dtypes import check_supported
 from .errors import ImageReadError, ImageWriteError, UsageError
 from .options import FilterOptions
-from .streaming import filter_bands, halo
+from .streaming import Stream, regroup
 
 __all__ = ["filter_tiff", "decoded_size", "default_memory", "parse_size", "COMPRESSIONS", "DEFAULT_MEMORY"]
 
@@ -159,16 +159,16 @@ def filter_tiff(
     check_supported(image.dtype)
     height, width = image.shape[:2]
     channels = image.shape[2] if image.ndim == 3 else 1
-    above, below = halo(kernel, options)
-    rows = band_height(width, channels, image.dtype.itemsize, tile, memory, above + below)
-    bands = filter_bands(lambda y0, y1: _rows(image, y0, y1, source), height, kernel, options, band_rows=rows)
+    stream = Stream(lambda y0, y1: _rows(image, y0, y1, source), height, kernel, options)
+    rows = stream.band_rows_for(memory, tile)
+    bands = regroup(stream.bands(rows), tile)  # whole rows of tiles for the writer
     first_y, first = next(bands)  # the output's dtype and channels are the first band's
     folder = os.path.dirname(os.path.abspath(target))
     handle, temporary = tempfile.mkstemp(prefix=".imgconv-", suffix=".tif", dir=folder)
     os.close(handle)
     try:
         tifffile.imwrite(
-            temporary, _tiles([(first_y, first)], bands, tile), shape=(height, width) + first.shape[2:],
+            temporary, _tiles([(first_y, first)], bands, tile), shape=(stream.height, first.shape[1]) + first.shape[2:],
             dtype=first.dtype, tile=(tile, tile), bigtiff=True,
             compression=None if compression == "none" else compression,
             photometric="rgb" if first.ndim == 3 and first.shape[2] in (3, 4) else "minisblack",
@@ -178,8 +178,8 @@ def filter_tiff(
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
-    return {"shape": [height, width] + list(first.shape[2:]), "dtype": str(first.dtype), "band_rows": rows,
-            "bands": -(-height // rows)}
+    return {"shape": [stream.height, first.shape[1]] + list(first.shape[2:]), "dtype": str(first.dtype),
+            "band_rows": rows, "bands": len(stream.band_starts(rows))}
 
 
 def _rows(image: Any, y0: int, y1: int, source: str) -> np.ndarray:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from .filtering.pixels import to_gray
 from .kernels import Kernel, load_kernel
 from .options import FilterOptions
 
-__all__ = ["Stream", "filter_bands", "halo", "check_streamable"]
+__all__ = ["Stream", "filter_bands", "regroup", "halo", "check_streamable", "output_height"]
 
 RowReader = Callable[[int, int], np.ndarray]
 """``read(y0, y1)``: image rows ``y0 .. y1-1`` (H x W or H x W x C), ``0 <= y0 < y1 <= height``."""
@@ -251,8 +251,9 @@ class Stream:
 
     def _middle_run(self, band_rows: int) -> int:
         """Input rows a band in the middle reads (the most, with the halo and tiles)."""
-        y0 = max(0, (self.height - band_rows) // 2)
-        begin, end = self._run(y0, min(self.height, y0 + band_rows))
+        starts = self.band_starts(band_rows) + [self.height]
+        middle = (len(starts) - 1) // 2
+        begin, end = self._run(starts[middle], starts[middle + 1])
         return end - begin
 
     def band_rows_for(self, memory: int, multiple: int = 1) -> int:
@@ -276,6 +277,25 @@ class Stream:
         note = (f"streamed in bands of {band_rows} output rows (each reads {self._middle_run(band_rows)} input rows), "
                 f"about {_mib(self.band_bytes(band_rows))} a band")
         return earlier + [replace(mine, extras=mine.extras + (note,))]
+
+    # -- bands ---------------------------------------------------------------------------
+    def band_starts(self, band_rows: int) -> list[int]:
+        """The first output row of each band of about ``band_rows`` rows. Where the engine
+        computes in tiles of rows (and the stride is 1), bands are whole tiles, at least
+        one, so that a band recomputes only the one tile before it."""
+        periods = {t.period for t in self._tiles if t.period > 1}
+        if len(periods) != 1 or self.step.stride != 1:
+            return list(range(0, self.height, band_rows))
+        period = periods.pop()
+        first = next(t.first for t in self._tiles if t.period == period) % period  # a tile's first output row
+        every = max(1, band_rows // period) * period
+        return [0] + [y for y in range(first or every, self.height, every) if y > 0]
+
+    def bands(self, band_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(y0, rows)`` band by band, in order, over the whole output (see :meth:`band_starts`)."""
+        starts = self.band_starts(band_rows) + [self.height]
+        for y0, y1 in zip(starts, starts[1:]):
+            yield y0, self.rows(y0, y1)
 
     # -- the rows ---------------------------------------------------------------------
     def rows(self, y0: int, y1: int) -> np.ndarray:
@@ -306,8 +326,9 @@ def filter_bands(
     band_rows: int = 256,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Filter an image of ``height`` rows band by band: yields ``(y0, rows)`` in order, where
-    ``rows`` are output rows ``y0 .. y0 + len(rows) - 1`` (at most ``band_rows`` of them) of
-    :func:`imgconv.apply` on the whole image (each kernel of a chain in turn).
+    ``rows`` are output rows ``y0 .. y0 + len(rows) - 1`` of :func:`imgconv.apply` on the
+    whole image (each kernel of a chain in turn): ``band_rows`` of them, or where the
+    engine computes in tiles of rows, whole tiles (:meth:`Stream.band_starts`).
 
     >>> image = np.arange(60, dtype=np.uint8).reshape(10, 6)
     >>> bands = filter_bands(lambda a, b: image[a:b], 10, "laplacian", band_rows=4)
@@ -318,9 +339,29 @@ def filter_bands(
     """
     if band_rows < 1:
         raise UsageError(f"band_rows must be at least 1, got {band_rows}")
-    stream = Stream(read, height, kernels, options)
-    for y0 in range(0, stream.height, band_rows):
-        yield y0, stream.rows(y0, min(stream.height, y0 + band_rows))
+    yield from Stream(read, height, kernels, options).bands(band_rows)
+
+
+def regroup(bands: Iterable[tuple[int, np.ndarray]], rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Bands of any heights, in order, as blocks of exactly ``rows`` rows (the last may be
+    shorter): what a writer of tiles ``rows`` tall wants.
+
+    >>> bands = [(0, np.zeros((5, 2))), (5, np.ones((4, 2))), (9, np.ones((3, 2)))]
+    >>> [(y, len(block)) for y, block in regroup(bands, 4)]
+    [(0, 4), (4, 4), (8, 4)]
+    """
+    pending: list[np.ndarray] = []
+    held, y = 0, 0
+    for _, band in bands:
+        pending.append(band)
+        held += len(band)
+        while held >= rows:
+            block = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            yield y, block[:rows]
+            y, held = y + rows, held - rows
+            pending = [block[rows:]] if held else []
+    if held:
+        yield y, pending[0] if len(pending) == 1 else np.concatenate(pending)
 
 
 def output_height(height: int, kernels: Sequence[Any] | Any, options: FilterOptions | None = None) -> int:

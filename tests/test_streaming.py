@@ -52,7 +52,7 @@ class Reader:
 
 def _streamed(image: np.ndarray, kernel: Any, options: FilterOptions, band_rows: int) -> np.ndarray:
     bands = list(filter_bands(Reader(image), image.shape[0], kernel, options, band_rows=band_rows))
-    assert [y0 for y0, _ in bands] == list(range(0, sum(len(rows) for _, rows in bands), band_rows))
+    assert [y0 for y0, _ in bands] == list(itertools.accumulate([0] + [len(rows) for _, rows in bands[:-1]]))
     return np.concatenate([rows for _, rows in bands])
 
 
