@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 import imgconv
-from imgconv.bigtiff import band_height, filter_tiff
+from imgconv.bigtiff import COMPRESSIONS, filter_tiff
 from imgconv.errors import ImageReadError, ImageWriteError, UsageError
 from imgconv.options import FilterOptions
 
@@ -46,17 +46,30 @@ def test_16_bit_grey_to_float_and_the_compressions(tmp_path: Path) -> None:
     source = _write(tmp_path / "in.tif", image)
     options = FilterOptions(depth="float32", engine="numpy")
     expect = imgconv.apply(image, "sobel-x", options)
-    for compression in ("zlib", "zstd", "none"):
+    codecs = {"zstd": "ZSTD", "deflate": "ADOBE_DEFLATE", "lzw": "LZW", "none": "NONE"}
+    assert set(COMPRESSIONS) == set(codecs)
+    for compression, codec in codecs.items():
         target = tmp_path / f"{compression}.tif"
         filter_tiff(source, target, "sobel-x", options, memory=1, tile=32, compression=compression)
         assert np.array_equal(tifffile.imread(target), expect), compression
+        with tifffile.TiffFile(target) as tif:  # what another reader sees in the file's tags
+            assert tif.pages[0].compression.name == codec, compression
+            predicted = compression in ("deflate", "lzw")
+            assert (int(tif.pages[0].predictor) != 1) == predicted, compression
 
 
-def test_band_height_follows_the_memory_budget() -> None:
-    # 39,000 bytes a row (3,000 values of 1 + 12 bytes): 13,765 rows in 512 MiB, less the 8 of the
-    # halo, in whole tiles of 256: 53 tiles
-    assert band_height(1000, 3, 1, 256, 512 << 20, 8) == 53 * 256
-    assert band_height(1000, 3, 1, 256, 1, 8) == 256  # at least one tile
+def test_a_band_follows_the_memory_budget(tmp_path: Path) -> None:
+    image = np.random.default_rng(2).integers(0, 256, (600, 500, 3), dtype=np.uint8)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb")
+    rows = {}
+    for memory in (1, 4 << 20, 64 << 20):
+        done = filter_tiff(source, tmp_path / f"{memory}.tif", "blur", memory=memory, tile=32, overwrite=True)
+        rows[memory] = done["band_rows"]
+        assert np.array_equal(tifffile.imread(tmp_path / f"{memory}.tif"), imgconv.apply(image, "blur"))
+    assert rows[1] == 32  # at least a row of tiles
+    # else whole rows of tiles whose pixels (in and out, two bands in flight) fit the budget
+    assert rows[4 << 20] % 32 == 0 and 32 < rows[4 << 20] and 4 * rows[4 << 20] * 1500 <= 4 << 20
+    assert rows[64 << 20] >= 600  # the whole image in one band
 
 
 def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
