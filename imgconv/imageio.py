@@ -18,6 +18,7 @@ table; ``FORMATS``, ``format_for`` and ``sniff_format`` are re-exported from the
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import sys
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "apply_orientation",
     "encode_image",
+    "TIFF_COMPRESSIONS",
     "FORMATS",
     "format_for",
     "sniff_format",
@@ -321,12 +323,22 @@ def _swap_red_blue(image: np.ndarray) -> np.ndarray:
 
 
 # -- writing ------------------------------------------------------------------------------
-def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "rgb", name: str | os.PathLike | None = None) -> bytes:
+TIFF_COMPRESSIONS = ("zstd", "deflate", "lzw", "none")
+"""How a TIFF may be compressed (``--compression``), all but none with the horizontal
+predictor (the floating-point one for float32 in OpenCV's). zstd is written by ``tifffile``
+(the ``big`` extra: OpenCV's libtiff has no zstd), the others by OpenCV."""
+
+_CV2_TIFF = {"none": (1, 1), "lzw": (5, 2), "deflate": (8, 2)}  # libtiff's codec and predictor
+
+
+def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "rgb",
+                 name: str | os.PathLike | None = None, compression: str | None = None) -> bytes:
     """Encode an array as ``fmt`` (a :class:`Format` or a name such as ``"png"``).
 
     A depth or channel count the format cannot hold is an :class:`ImageWriteError` (OpenCV
     would silently drop it to 8 bits); gray+alpha is written as RGBA, since OpenCV's
-    encoders take 1, 3 or 4 channels.
+    encoders take 1, 3 or 4 channels. ``compression`` (TIFF only, one of
+    :data:`TIFF_COMPRESSIONS`): None keeps OpenCV's default (LZW).
     """
     if isinstance(fmt, str):
         fmt = format_for(fmt)
@@ -348,16 +360,39 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
         raise ImageWriteError(
             f"{fmt.name} cannot hold {what} images ({channels} channels); write png or tiff", name
         )
+    params = list(fmt.encode_params)
+    if compression is not None:
+        if fmt.name != "tiff":
+            raise ImageWriteError(f"--compression applies to TIFF outputs, not {fmt.label}", name)
+        if compression == "zstd":
+            return _tiff_zstd(image if channel_order == "rgb" else _swap_red_blue(image), name)
+        codec, predictor = _CV2_TIFF[compression]
+        cv = cv2()
+        params += [cv.IMWRITE_TIFF_COMPRESSION, codec, cv.IMWRITE_TIFF_PREDICTOR,
+                   3 if predictor == 2 and image.dtype == np.float32 else predictor]
     if channel_order == "rgb":
         image = _swap_red_blue(image)
     try:
         with native_stderr_silenced():
-            ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image), list(fmt.encode_params))
+            ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image), params)
     except cv2().error as error:
         raise ImageWriteError(f"cannot encode as {fmt.name}: {str(error).strip().splitlines()[-1]}", name) from None
     if not ok:
         raise ImageWriteError(f"cannot encode as {fmt.name}", name)
     return buffer.tobytes()
+
+
+def _tiff_zstd(image: np.ndarray, name: str | os.PathLike | None) -> bytes:
+    """A zstd-compressed TIFF of ``image`` (RGB order), written by tifffile."""
+    try:
+        import tifffile
+    except ImportError:
+        raise ImageWriteError("zstd TIFF needs tifffile and imagecodecs: pip install 'imgconv[big]'", name) from None
+    buffer = io.BytesIO()
+    colour = image.ndim == 3 and image.shape[2] in (3, 4)
+    tifffile.imwrite(buffer, image, compression="zstd", predictor=True, photometric="rgb" if colour else "minisblack",
+                     extrasamples=("unassalpha",) if colour and image.shape[2] == 4 else None)
+    return buffer.getvalue()
 
 
 def write_image(

@@ -54,7 +54,7 @@ def test_16_bit_grey_to_float_and_the_compressions(tmp_path: Path) -> None:
         assert np.array_equal(tifffile.imread(target), expect), compression
         with tifffile.TiffFile(target) as tif:  # what another reader sees in the file's tags
             assert tif.pages[0].compression.name == codec, compression
-            predicted = compression in ("deflate", "lzw")
+            predicted = compression != "none"
             assert (int(tif.pages[0].predictor) != 1) == predicted, compression
 
 
@@ -118,3 +118,30 @@ def test_the_cli_streams_a_tiff_over_max_memory_and_keeps_the_rest_in_memory(tmp
     assert not (tmp_path / "out.png").exists()
     bad = run("sharpen", str(source), "-o", str(tmp_path / "bad.tif"), "--max-memory", "lots")
     assert bad.returncode == 2 and "--max-memory takes a size such as 512M" in bad.stderr
+
+
+def test_compression_of_tiff_outputs_filtered_in_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # (not RGBA: OpenCV reads a TIFF's unassociated alpha premultiplied, whatever is written)
+    image = np.random.default_rng(8).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb")
+    expect = imgconv.apply(image, "blur")
+    codecs = {"zstd": "ZSTD", "deflate": "ADOBE_DEFLATE", "lzw": "LZW", "none": "NONE"}
+    for compression, codec in codecs.items():
+        target = tmp_path / f"{compression}.tif"
+        proc = subprocess.run([sys.executable, "-m", "imgconv", "apply", "blur", str(source), "-o", str(target),
+                               "--compression", compression], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        with tifffile.TiffFile(target) as tif:
+            assert tif.pages[0].compression.name == codec and not tif.is_bigtiff, compression
+            assert np.array_equal(tif.asarray(), expect), compression
+    for args, code, words in (
+        (["-o", str(tmp_path / "x.png"), "--compression", "zstd"], 1, "applies to TIFF outputs, not PNG"),
+        (["-o", str(tmp_path / "y.tif"), "--compression", "jpeg"], 2, "expected one of: zstd, deflate, lzw, none"),
+    ):
+        proc = subprocess.run([sys.executable, "-m", "imgconv", "apply", "blur", str(source), *args],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == code and words in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.tif"] + [f"{c}.tif" for c in codecs])

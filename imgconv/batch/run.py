@@ -28,6 +28,7 @@ from ..errors import (
 )
 from ..headers import DEFAULT_MAX_PIXELS, read_header
 from ..imageio import (
+    TIFF_COMPRESSIONS,
     ReadOptions,
     decode_image,
     encode_image,
@@ -60,6 +61,8 @@ class JobSettings:
     ``tolerance``); None compares nothing. ``reading`` sets the pixel limit and the
     truncated-file policy of the decoder. ``max_memory`` (bytes): a TIFF that decodes to
     more, written to a .tif, is filtered band by band (:mod:`imgconv.bigtiff`); None: never.
+    ``compression``: how TIFF outputs are compressed (:data:`imgconv.imageio.TIFF_COMPRESSIONS`;
+    None: zstd when streamed, OpenCV's LZW in memory).
     Picklable: it travels to worker processes with each group of jobs.
     """
 
@@ -72,10 +75,13 @@ class JobSettings:
     tolerance: float | None = None
     reading: ReadOptions = ReadOptions()
     max_memory: int | None = None
+    compression: str | None = None
 
     def __post_init__(self) -> None:
         if self.compare_with is not None:
             check_choice("engine", self.compare_with, ENGINE_NAMES)
+        if self.compression is not None:
+            check_choice("compression", self.compression, TIFF_COMPRESSIONS)
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,8 @@ def run_job(
                 scale = finite_magnitude(image)
             comparison = compare_engines(image, theirs, settings.tolerance, scale, engines=(options.engine, other.engine))
             del theirs
-        encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output)
+        encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output,
+                               compression=settings.compression)
         if to_stdout:
             write_stdout(encoded)
         else:
@@ -255,7 +262,7 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
         _make_folder(os.path.dirname(job.output), job.output)
     # what may be replaced was decided by keeps_existing; tifffile gives RGB order
     done = filter_tiff(job.input, job.output, chain[0], replace(options, channel_order="rgb"),
-                       memory=settings.max_memory, overwrite=True)
+                       memory=settings.max_memory, overwrite=True, compression=settings.compression or "zstd")
     return done["shape"][0] * done["shape"][1]
 
 

@@ -133,6 +133,11 @@ def apply_command(
         help="A TIFF that decodes to more (512M, 4G; default: a quarter of the RAM) is filtered in bands "
         "of rows into a tiled BigTIFF (.tif output), exactly as in memory. Needs imgconv[big].",
     ),
+    compression: Optional[str] = typer.Option(
+        None, "--compression", metavar="METHOD",
+        help="How TIFF outputs are compressed: zstd, deflate, lzw or none (default: zstd for an image "
+        "filtered in bands, else LZW).",
+    ),
     report: Optional[str] = typer.Option(
         None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
     ),
@@ -190,6 +195,7 @@ def apply_command(
         tolerance=tolerance,
         reading=reading,
         max_memory=_memory(max_memory),
+        compression=compression,
     )
     with contextlib.ExitStack() as stack:
         client = None
