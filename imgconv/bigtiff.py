@@ -27,7 +27,7 @@ from .imageio import TIFF_COMPRESSIONS
 from .options import FilterOptions, check_choice
 from .streaming import Stream, regroup
 
-__all__ = ["filter_tiff", "decoded_size", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
+__all__ = ["filter_tiff", "plan_tiff", "decoded_size", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
            "DEFAULT_COMPRESSION", "DEFAULT_MEMORY"]
 
 _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
@@ -137,8 +137,7 @@ def filter_tiff(
     when whole; an existing target is replaced only with ``overwrite``, never the source.
     Returns what was done: ``shape``, ``dtype``, ``band_rows``, ``bands``.
     """
-    tifffile, zarr = _modules()
-    options = options or FilterOptions()
+    tifffile, _ = _modules()
     source, target = os.fspath(source), os.fspath(target)
     check_compression(compression)
     if tile < 16 or tile % 16:
@@ -148,19 +147,7 @@ def filter_tiff(
             raise ImageWriteError("output is the input itself; imgconv never overwrites an input", target)
         if not overwrite:
             raise ImageWriteError("output exists; use --overwrite to replace it", target)
-    try:
-        image = zarr.open(tifffile.imread(source, aszarr=True), mode="r")
-    except FileNotFoundError:
-        raise ImageReadError("no such file", source) from None
-    except Exception as error:  # noqa: BLE001 - whatever a hostile file makes tifffile raise: one line
-        reason = (str(error).splitlines() or [type(error).__name__])[0]
-        raise ImageReadError(f"not a TIFF imgconv can stream: {reason}", source) from None
-    if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
-        raise ImageReadError(f"a TIFF of shape {image.shape} is not one image of 1 to 4 channels", source)
-    check_supported(image.dtype)
-    height, width = image.shape[:2]
-    channels = image.shape[2] if image.ndim == 3 else 1
-    stream = Stream(lambda y0, y1: _rows(image, y0, y1, source), height, kernel, options)
+    stream = _stream(source, kernel, options)
     rows = stream.band_rows_for(memory // 2, tile)  # a band is filtered while the one before is written
     bands = regroup(_ahead(stream.bands(rows)), tile)  # whole rows of tiles for the writer
     first_y, first = next(bands)  # the output's dtype and channels are the first band's
@@ -181,7 +168,34 @@ def filter_tiff(
             os.remove(temporary)
         raise
     return {"shape": [stream.height, first.shape[1]] + list(first.shape[2:]), "dtype": str(first.dtype),
-            "band_rows": rows, "bands": len(stream.band_starts(rows))}
+            "band_rows": rows, "bands": len(stream.band_starts(rows)), "explanations": stream.explanations(rows)}
+
+
+@_quiet()
+def plan_tiff(source: str | os.PathLike, kernel: Any, options: FilterOptions | None = None, *,
+              memory: int = DEFAULT_MEMORY, tile: int = 256) -> dict:
+    """What :func:`filter_tiff` would do, without filtering: ``band_rows``, ``bands``, and
+    ``explanations`` (one :class:`~imgconv.filtering.Explanation` per kernel of a chain)."""
+    stream = _stream(os.fspath(source), kernel, options)
+    rows = stream.band_rows_for(memory // 2, tile)
+    return {"band_rows": rows, "bands": len(stream.band_starts(rows)), "explanations": stream.explanations(rows)}
+
+
+def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
+    """The TIFF at ``source``, read lazily (only the strips or tiles a band touches are
+    decoded), as a :class:`Stream` of ``kernel`` (or a chain)."""
+    tifffile, zarr = _modules()
+    try:
+        image = zarr.open(tifffile.imread(source, aszarr=True), mode="r")
+    except FileNotFoundError:
+        raise ImageReadError("no such file", source) from None
+    except Exception as error:  # noqa: BLE001 - whatever a hostile file makes tifffile raise: one line
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        raise ImageReadError(f"not a TIFF imgconv can stream: {reason}", source) from None
+    if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
+        raise ImageReadError(f"a TIFF of shape {image.shape} is not one image of 1 to 4 channels", source)
+    check_supported(image.dtype)
+    return Stream(lambda y0, y1: _rows(image, y0, y1, source), image.shape[0], kernel, options)
 
 
 def check_compression(name: str) -> None:

@@ -274,7 +274,9 @@ class Stream:
         much memory a band takes."""
         earlier = self.before.explanations(band_rows) if self.before is not None else []
         mine = self._whole_plan().explanation()
-        note = (f"streamed in bands of {band_rows} output rows (each reads {self._middle_run(band_rows)} input rows), "
+        starts = self.band_starts(band_rows) + [self.height]
+        rows = max(b - a for a, b in zip(starts, starts[1:]))
+        note = (f"streamed in bands of {rows} output rows (each reads {self._middle_run(band_rows)} input rows), "
                 f"about {_mib(self.band_bytes(band_rows))} a band")
         return earlier + [replace(mine, extras=mine.extras + (note,))]
 
@@ -283,13 +285,18 @@ class Stream:
         """The first output row of each band of about ``band_rows`` rows. Where the engine
         computes in tiles of rows (and the stride is 1), bands are whole tiles, at least
         one, so that a band recomputes only the one tile before it."""
-        periods = {t.period for t in self._tiles if t.period > 1}
-        if len(periods) != 1 or self.step.stride != 1:
+        grids = {(t.period, t.first % t.period) for t in self._tiles if t.period > 1}
+        stride = self.step.stride
+        if len(grids) != 1:
             return list(range(0, self.height, band_rows))
-        period = periods.pop()
-        first = next(t.first for t in self._tiles if t.period == period) % period  # a tile's first output row
-        every = max(1, band_rows // period) * period
-        return [0] + [y for y in range(first or every, self.height, every) if y > 0]
+        period, first = grids.pop()  # tiles begin at the engine's rows first + k * period
+        # output row r is the engine's row r * stride: the rows that begin a tile
+        aligned = [r for r in range(period) if (r * stride - first) % period == 0]
+        if not aligned:
+            return list(range(0, self.height, band_rows))
+        step = period // math.gcd(stride, period)
+        every = max(1, band_rows // step) * step
+        return [0] + [y for y in range(aligned[0] or every, self.height, every) if y > 0]
 
     def bands(self, band_rows: int) -> Iterator[tuple[int, np.ndarray]]:
         """``(y0, rows)`` band by band, in order, over the whole output (see :meth:`band_starts`)."""

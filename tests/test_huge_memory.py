@@ -94,3 +94,23 @@ def test_a_tiff_with_an_output_that_cannot_stream_is_told_what_can(tmp_path) -> 
     tifffile.imwrite(source, np.zeros((6000, 5000), np.uint8))
     code, err, _ = _run("apply", "blur", str(source), "-o", str(tmp_path / "out.png"), "--max-memory", "16M")
     assert code == 1 and "write a .tif output" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_chain_with_stride_streams_and_explain_and_dry_run_say_so(tmp_path) -> None:
+    import imgconv
+
+    image = np.random.default_rng(5).integers(0, 256, (700, 300, 3), dtype=np.uint8)
+    source = tmp_path / "in.tif"
+    tifffile.imwrite(source, image, photometric="rgb", tile=(64, 64))
+    chain = "gaussian:size=15,sigma=3+sharpen"  # OpenCV's DFT, then a direct sum
+    expect = imgconv.apply(imgconv.apply(image, "gaussian:size=15,sigma=3", stride=2), "sharpen", stride=2)
+    code, err, _ = _run("apply", chain, str(source), "-o", str(tmp_path / "plan.tif"), "--max-memory", "64K",
+                        "--stride", "2", "--dry-run")
+    assert code == 0 and not (tmp_path / "plan.tif").exists(), err
+    assert err.count("streamed in bands of") == 2, err  # one line, a part for each kernel
+    code, err, _ = _run("apply", chain, str(source), "-o", str(tmp_path / "out.tif"), "--max-memory", "64K",
+                        "--stride", "2", "--explain")
+    assert code == 0 and "streamed in bands of" in err, err
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.is_bigtiff and tif.pages[0].is_tiled  # the streamed writer's, not OpenCV's
+        assert np.array_equal(tif.asarray(), expect)

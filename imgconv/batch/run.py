@@ -183,11 +183,13 @@ def run_job(
         to_stdout = job.output == STDIO
         if not to_stdout and not dry_run and keeps_existing(job, settings):
             return result("skipped")
-        if not to_stdout and not dry_run:
+        if not to_stdout:
             streamed = _streamed(job, chain, options, settings)
-            if streamed:
-                pixels = streamed
-                return result("done")
+            if streamed is not None:
+                pixels = streamed["shape"][0] * streamed["shape"][1] if "shape" in streamed else 0
+                if explain or dry_run:
+                    steps.extend(Step(explanation) for explanation in streamed["explanations"])
+                return result("skipped" if dry_run else "done")
         data = read_bytes(job.input)
         if to_stdout:
             fmt = format_for(settings.output_format or _input_format(job.input, data))
@@ -240,30 +242,33 @@ def run_job(
     return result("done")
 
 
-def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: JobSettings) -> int:
+def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: JobSettings) -> dict | None:
     """Filter a TIFF larger than ``settings.max_memory`` band by band into a .tif output
-    (:mod:`imgconv.bigtiff`); the pixels filtered, or 0 where the image goes the in-memory
-    way (smaller, not a TIFF, another output format, a kernel chain, a comparison)."""
-    if settings.max_memory is None or job.input == STDIO or len(chain) != 1 or settings.compare_with:
-        return 0
+    (:mod:`imgconv.bigtiff`; with ``dry_run`` only plan it): what was done, or None where
+    the image goes the in-memory way (smaller, not a TIFF, another output format, a
+    comparison of engines)."""
+    if settings.max_memory is None or job.input == STDIO or settings.compare_with:
+        return None
     if os.path.splitext(job.output)[1].lower() not in (".tif", ".tiff"):
-        return 0
-    from ..bigtiff import decoded_size, filter_tiff
+        return None
+    from ..bigtiff import decoded_size, filter_tiff, plan_tiff
 
     size = decoded_size(job.input)
     if size is None or size[1] <= settings.max_memory:
-        return 0
+        return None
     # the default --max-pixels guards decoding into memory, which streaming never does; a
     # limit the user set holds here too
     limit = settings.reading.max_pixels
     if limit and limit != DEFAULT_MAX_PIXELS and size[0] > limit:  # the decoder refuses it, saying why
-        return 0
+        return None
+    options = replace(options, channel_order="rgb")  # tifffile gives RGB order
+    if settings.dry_run:
+        return plan_tiff(job.input, chain, options, memory=settings.max_memory)
     if job.make_folders:
         _make_folder(os.path.dirname(job.output), job.output)
-    # what may be replaced was decided by keeps_existing; tifffile gives RGB order
-    done = filter_tiff(job.input, job.output, chain[0], replace(options, channel_order="rgb"),
-                       memory=settings.max_memory, overwrite=True, compression=settings.compression or "zstd")
-    return done["shape"][0] * done["shape"][1]
+    # what may be replaced was decided by keeps_existing
+    return filter_tiff(job.input, job.output, chain, options, memory=settings.max_memory, overwrite=True,
+                       compression=settings.compression or "zstd")
 
 
 def _check_memory(data: bytes, job: Job, settings: JobSettings) -> None:
