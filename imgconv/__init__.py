@@ -20,7 +20,7 @@ _EXPORTS = {
     "load_kernel": "imgconv.kernels",
     "Kernel": "imgconv.kernels",
     "kernel_names": "imgconv.kernels",
-    "apply": "imgconv.filtering",
+    "apply": "imgconv.lazy",
     "apply_files": "imgconv.batch",
     "FilterOptions": "imgconv.options",
     "read_image": "imgconv.imageio",

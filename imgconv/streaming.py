@@ -132,7 +132,7 @@ class Stream:
             like = np.asarray(read(0, 1))
         if len(chain) > 1:  # the chain's last kernel reads the stream of the ones before it
             before = Stream(read, height, chain[:-1], self.options, like=like)
-            read, height, like = before.rows, before.height, before.rows(0, 1)
+            read, height, like = before.rows, before.height, before.output_like()
             self.before: Stream | None = before
         else:
             self.before = None
@@ -143,10 +143,18 @@ class Stream:
         self._tiles = self._row_tiles(like)
 
     # -- what a band reads --------------------------------------------------------------
+    def _probe(self, like: np.ndarray) -> Plan:
+        """The plan of a few rows like ``like``: the engine calls' kinds, the output's row."""
+        probe = np.ascontiguousarray(np.broadcast_to(like[:1], (self.step.span + 2 * self.step.pad + 1,) + like.shape[1:]))
+        return Plan.make(probe, self.step.kernel, self.options)
+
+    def output_like(self) -> np.ndarray:
+        """A row of zeros like the output's (its width, channels and dtype), read from nothing."""
+        return self._probe(self._like).result_like()[:1]
+
     def _row_tiles(self, like: np.ndarray) -> list[Any]:
         """The engine's tiles of rows for each of its calls on the whole image."""
-        probe = np.ascontiguousarray(np.broadcast_to(like[:1], (self.step.span + 2 * self.step.pad + 1,) + like.shape[1:]))
-        plan = Plan.make(probe, self.step.kernel, self.options)
+        plan = self._probe(like)
         rows = self.input_height + 2 * self.step.pad
         return [
             plan.engine.row_tiles((rows,) + tuple(call.shape[1:]), call.dtype, call.spec, float_output=call.float_output)
@@ -239,8 +247,7 @@ class Stream:
         band_rows = max(1, min(band_rows, self.height))
         rows = self._middle_run(band_rows)
         width_in = self._like.nbytes
-        probe = np.repeat(self._like, self.step.span + 2 * self.step.pad + 1, axis=0)
-        small = Plan.make(probe, self.step.kernel, self.options)
+        small = self._probe(self._like)
         out_row = small.result_like().nbytes // max(1, small.out_shape[0])
         work = sum(int(np.prod(c.shape[1:])) * (4 if c.float_output else c.dtype.itemsize)
                    for c in small.engine_calls())
