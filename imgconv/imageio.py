@@ -148,6 +148,8 @@ def decode_image(
             if "CV_IO_MAX_IMAGE_PIXELS" in reason:
                 reason = "more pixels than OpenCV decodes (2**30; OPENCV_IO_MAX_IMAGE_PIXELS raises it)"
             raise ImageReadError(f"cannot decode: {reason}", name) from None
+        if image is None and header is not None and header.format == "tiff":
+            image = _tiff_by_tifffile(data)  # a codec OpenCV's libtiff lacks (zstd, which imgconv writes)
         if image is None:
             damage = _damage(data)
             if damage is not None and damage.startswith("truncated"):
@@ -216,6 +218,22 @@ def _damage(data: bytes) -> str | None:
     if kind == "jpg" and data.rfind(b"\xff\xd9") < 0:
         return _truncation_reason("jpg")
     return None
+
+
+def _tiff_by_tifffile(data: bytes) -> np.ndarray | None:
+    """A TIFF decoded by tifffile (with imagecodecs' codecs), in OpenCV's BGR order; None
+    without the ``big`` extra or where tifffile cannot decode it either."""
+    try:
+        import tifffile
+    except ImportError:
+        return None
+    try:
+        image = tifffile.imread(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - the caller says why it cannot be decoded
+        return None
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        image = _swap_red_blue(image)
+    return np.ascontiguousarray(image)
 
 
 def _undecodable_reason(data: bytes) -> str:
