@@ -1,4 +1,4 @@
-"""TIFF and BigTIFF filtered band by band: an image larger than memory in, a tiled BigTIFF out.
+"""TIFF, BigTIFF and Zarr filtered band by band: an image larger than memory in, a tiled BigTIFF or a Zarr out.
 
 The input is read lazily through ``tifffile``'s Zarr view (``aszarr=True``: only the strips
 or tiles a band touches are decoded), the bands are filtered by
@@ -11,6 +11,7 @@ Needs the ``big`` extra (``pip install 'imgconv[big]'``: ``tifffile``, ``zarr``,
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import tempfile
@@ -26,8 +27,9 @@ from .errors import ImageReadError, ImageWriteError, UsageError
 from .imageio import TIFF_COMPRESSIONS
 from .options import FilterOptions, check_choice
 from .streaming import Stream, regroup
+from .zarrs import is_zarr, open_zarr, write_zarr
 
-__all__ = ["filter_tiff", "plan_tiff", "decoded_size", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
+__all__ = ["filter_tiff", "plan_tiff", "decoded_size", "decoded_bytes", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
            "DEFAULT_COMPRESSION", "DEFAULT_MEMORY"]
 
 _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
@@ -128,21 +130,23 @@ def filter_tiff(
     compression: str = DEFAULT_COMPRESSION,
     overwrite: bool = False,
 ) -> dict:
-    """Filter the TIFF ``source`` into a tiled BigTIFF ``target``, band by band.
+    """Filter the TIFF or Zarr image ``source`` into a tiled BigTIFF or a Zarr ``target``
+    (a ``.zarr`` name), band by band.
 
     The result equals :func:`imgconv.apply` on the decoded image, pixel for pixel (see
-    :mod:`imgconv.streaming` for what streams). ``memory`` bounds a band (bytes), ``tile``
-    is the output's tile side (a multiple of 16), ``compression`` one of
-    :data:`COMPRESSIONS`. The target is written to a temporary file beside it and renamed
-    when whole; an existing target is replaced only with ``overwrite``, never the source.
-    Returns what was done: ``shape``, ``dtype``, ``band_rows``, ``bands``.
+    :mod:`imgconv.streaming` for what streams). ``kernel``: a kernel or a chain (a list).
+    ``memory`` bounds a band (bytes), ``tile`` is the output's tile (or chunk) side (a
+    multiple of 16), ``compression`` one of :data:`COMPRESSIONS` (for Zarr:
+    :data:`~imgconv.zarrs.ZARR_COMPRESSIONS`). The target is written beside itself under a
+    temporary name and renamed when whole; an existing target is replaced only with
+    ``overwrite``, never the source. Returns what was done: ``shape``, ``dtype``,
+    ``band_rows``, ``bands``, ``explanations``.
     """
-    tifffile, _ = _modules()
     source, target = os.fspath(source), os.fspath(target)
     check_compression(compression)
     if tile < 16 or tile % 16:
         raise UsageError(f"the tile side must be a multiple of 16, got {tile}")
-    if os.path.exists(target):
+    if os.path.lexists(target):
         if os.path.exists(source) and os.path.samefile(source, target):
             raise ImageWriteError("output is the input itself; imgconv never overwrites an input", target)
         if not overwrite:
@@ -151,12 +155,20 @@ def filter_tiff(
     rows = stream.band_rows_for(memory // 2, tile)  # a band is filtered while the one before is written
     bands = regroup(_ahead(stream.bands(rows)), tile)  # whole rows of tiles for the writer
     first_y, first = next(bands)  # the output's dtype and channels are the first band's
+    shape = (stream.height, first.shape[1]) + first.shape[2:]
+    done = {"shape": list(shape), "dtype": str(first.dtype), "band_rows": rows,
+            "bands": len(stream.band_starts(rows)), "explanations": stream.explanations(rows)}
+    if is_zarr(target):
+        write_zarr(target, itertools.chain([(first_y, first)], bands), shape, first.dtype, tile=tile,
+                   compression=compression, overwrite=overwrite)
+        return done
+    tifffile, _ = _modules()
     folder = os.path.dirname(os.path.abspath(target))
     handle, temporary = tempfile.mkstemp(prefix=".imgconv-", suffix=".tif", dir=folder)
     os.close(handle)
     try:
         tifffile.imwrite(
-            temporary, _tiles([(first_y, first)], bands, tile), shape=(stream.height, first.shape[1]) + first.shape[2:],
+            temporary, _tiles([(first_y, first)], bands, tile), shape=shape,
             dtype=first.dtype, tile=(tile, tile), bigtiff=True, maxworkers=usable_cpus(),
             buffersize=max(tile * first[:1].nbytes, memory // 8),  # tiles compressed at a time (tifffile: 512 MiB)
             **_COMPRESSION_ARGS[compression],
@@ -167,8 +179,7 @@ def filter_tiff(
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
-    return {"shape": [stream.height, first.shape[1]] + list(first.shape[2:]), "dtype": str(first.dtype),
-            "band_rows": rows, "bands": len(stream.band_starts(rows)), "explanations": stream.explanations(rows)}
+    return done
 
 
 @_quiet()
@@ -182,8 +193,12 @@ def plan_tiff(source: str | os.PathLike, kernel: Any, options: FilterOptions | N
 
 
 def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
-    """The TIFF at ``source``, read lazily (only the strips or tiles a band touches are
-    decoded), as a :class:`Stream` of ``kernel`` (or a chain)."""
+    """The TIFF or Zarr image at ``source``, read lazily (only the strips, tiles or chunks
+    a band touches are decoded), as a :class:`Stream` of ``kernel`` (or a chain)."""
+    if is_zarr(source):
+        read, shape, dtype = open_zarr(source)
+        check_supported(dtype)
+        return Stream(read, shape[0], kernel, options)
     tifffile, zarr = _modules()
     try:
         image = zarr.open(tifffile.imread(source, aszarr=True), mode="r")
@@ -201,6 +216,19 @@ def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
 def check_compression(name: str) -> None:
     """A :class:`UsageError` listing the choices, for a compression that is not one."""
     check_choice("compression", name, COMPRESSIONS)
+
+
+def decoded_bytes(path: str | os.PathLike) -> int | None:
+    """The bytes of the TIFF or Zarr image at ``path`` decoded, from its header or metadata;
+    None for other files (and without the ``big`` extra)."""
+    if is_zarr(path):
+        try:
+            _, shape, dtype = open_zarr(os.fspath(path))
+        except (ImageReadError, UsageError):
+            return None
+        return int(np.prod(shape)) * dtype.itemsize
+    size = decoded_size(path)
+    return None if size is None else size[1]
 
 
 def _ahead(bands: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:

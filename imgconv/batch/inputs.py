@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from ..zarrs import is_zarr
 from ..errors import UsageError
 from ..formats import (
     IMAGE_EXTENSIONS,  # what a folder contributes (files named directly need none)
@@ -55,7 +56,7 @@ def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str 
             if len(inputs) > 1:
                 raise UsageError("standard input ('-') can only be the only input")
             return [Source(STDIO, STDIO)]
-        if os.path.isdir(argument):
+        if os.path.isdir(argument) and not is_zarr(argument):  # a .zarr folder is one image
             prefix = os.path.join(argument, "")  # what the walk's paths start with
             for path in _walk(argument, recursive):
                 if pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern):
@@ -66,7 +67,7 @@ def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str 
             if not matches:
                 raise UsageError("no file matches this pattern", argument)
             for path in matches:
-                if os.path.isdir(path):
+                if os.path.isdir(path) and not is_zarr(path):
                     for inner in _walk(path, recursive):
                         add(Source(inner, os.path.relpath(inner, os.path.dirname(path) or "."), from_folder=True))
                 elif _is_image_file(path) and (pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern)):
@@ -122,7 +123,9 @@ def _walk(folder: str, recursive: bool) -> Iterator[str]:
                 is_dir = entry.is_dir()  # follows symlinks; the visited set stops loops
             except OSError:
                 continue
-            if is_dir:
+            if is_dir and is_zarr(entry.path):  # a Zarr image, not a folder to walk
+                yield entry.path
+            elif is_dir:
                 if recursive:
                     yield from visit(entry.path)
             elif _is_image_file(entry.path):

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
+from ..zarrs import is_zarr
 from ..errors import UsageError
 from ..imageio import format_for
 from ..kernels import Kernel
@@ -47,6 +48,8 @@ def writable_name(path: str) -> str:
     >>> writable_name("out/anim.edge.gif"), writable_name("out/photo.edge.JPG")
     ('out/anim.edge.gif.png', 'out/photo.edge.JPG')
     """
+    if is_zarr(path):
+        return path.rstrip("/\\")
     try:
         format_for(None, path=path)
     except UsageError:
@@ -69,7 +72,7 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
         source = sources[0]
         if output is None:
             return [Job(source.path, STDIO if source.path == STDIO else default_output(source.path, tag))]
-        if output != STDIO and os.path.isdir(output) and source.path != STDIO:
+        if output != STDIO and os.path.isdir(output) and not is_zarr(output) and source.path != STDIO:
             return [Job(source.path, writable_name(os.path.join(output, source.relative)))]
         return [Job(source.path, output)]
     if not sources:

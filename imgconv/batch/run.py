@@ -40,6 +40,7 @@ from ..imageio import (
 )
 from ..kernels import Kernel
 from ..options import FilterOptions, check_choice
+from ..zarrs import is_zarr
 from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
 from .plan import Job, same_file
@@ -247,27 +248,35 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
     (:mod:`imgconv.bigtiff`; with ``dry_run`` only plan it): what was done, or None where
     the image goes the in-memory way (smaller, not a TIFF, another output format, a
     comparison of engines)."""
-    if settings.max_memory is None or job.input == STDIO or settings.compare_with:
+    if job.input == STDIO:
         return None
-    if os.path.splitext(job.output)[1].lower() not in (".tif", ".tiff"):
-        return None
-    from ..bigtiff import decoded_size, filter_tiff, plan_tiff
+    zarr_in, zarr_out = is_zarr(job.input), is_zarr(job.output)
+    tiff_out = os.path.splitext(job.output)[1].lower() in (".tif", ".tiff")
+    if zarr_in and not (zarr_out or tiff_out):
+        raise ImageWriteError("a Zarr image is filtered into a .tif or a .zarr output", job.output)
+    if settings.compare_with and (zarr_in or zarr_out):
+        raise UsageError("--engine both compares images filtered in memory; not a Zarr image")
+    if not (zarr_in or zarr_out):  # a TIFF to a TIFF: streamed when it is larger than max_memory
+        if settings.max_memory is None or settings.compare_with or not tiff_out:
+            return None
+    from ..bigtiff import DEFAULT_MEMORY, decoded_size, filter_tiff, plan_tiff
 
-    size = decoded_size(job.input)
-    if size is None or size[1] <= settings.max_memory:
+    size = None if zarr_in else decoded_size(job.input)
+    if not (zarr_in or zarr_out) and (size is None or size[1] <= (settings.max_memory or 0)):
         return None
     # the default --max-pixels guards decoding into memory, which streaming never does; a
     # limit the user set holds here too
     limit = settings.reading.max_pixels
-    if limit and limit != DEFAULT_MAX_PIXELS and size[0] > limit:  # the decoder refuses it, saying why
+    if size and limit and limit != DEFAULT_MAX_PIXELS and size[0] > limit:  # the decoder refuses it, saying why
         return None
     options = replace(options, channel_order="rgb")  # tifffile gives RGB order
+    memory = settings.max_memory or DEFAULT_MEMORY
     if settings.dry_run:
-        return plan_tiff(job.input, chain, options, memory=settings.max_memory)
+        return plan_tiff(job.input, chain, options, memory=memory)
     if job.make_folders:
         _make_folder(os.path.dirname(job.output), job.output)
     # what may be replaced was decided by keeps_existing
-    return filter_tiff(job.input, job.output, chain, options, memory=settings.max_memory, overwrite=True,
+    return filter_tiff(job.input, job.output, chain, options, memory=memory, overwrite=True,
                        compression=settings.compression or "zstd")
 
 
