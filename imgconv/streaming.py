@@ -251,7 +251,7 @@ class Stream:
         out_row = small.result_like().nbytes // max(1, small.out_shape[0])
         work = sum(int(np.prod(c.shape[1:])) * (4 if c.float_output else c.dtype.itemsize)
                    for c in small.engine_calls())
-        total = rows * (2 * width_in + work) + band_rows * out_row
+        total = rows * (width_in + work) + band_rows * out_row
         if self.before is not None:
             total += self.before.band_bytes(rows)
         return int(total)
