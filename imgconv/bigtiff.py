@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from queue import Full, Queue
@@ -27,9 +28,9 @@ from .errors import ImageReadError, ImageWriteError, UsageError
 from .imageio import TIFF_COMPRESSIONS
 from .options import FilterOptions, check_choice
 from .streaming import Stream, regroup
-from .zarrs import is_zarr, open_zarr, write_zarr
+from .zarrs import create_zarr, is_zarr, open_zarr, replace_folder, write_zarr
 
-__all__ = ["filter_tiff", "plan_tiff", "decoded_size", "decoded_bytes", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
+__all__ = ["filter_tiff", "filter_on_cluster", "plan_tiff", "decoded_size", "decoded_bytes", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
            "DEFAULT_COMPRESSION", "DEFAULT_MEMORY"]
 
 _MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
@@ -211,6 +212,44 @@ def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
         raise ImageReadError(f"a TIFF of shape {image.shape} is not one image of 1 to 4 channels", source)
     check_supported(image.dtype)
     return Stream(lambda y0, y1: _rows(image, y0, y1, source), image.shape[0], kernel, options)
+
+
+def filter_on_cluster(client: Any, source: str | os.PathLike, target: str | os.PathLike, kernel: Any,
+                      options: FilterOptions | None = None, *, memory: int = DEFAULT_MEMORY, tile: int = 256,
+                      compression: str = DEFAULT_COMPRESSION) -> dict:
+    """:func:`filter_tiff` into a Zarr ``target`` (an existing one is replaced), its bands
+    filtered as tasks on the ``dask.distributed`` cluster behind ``client``: each task reads
+    its rows from ``source`` and writes its own rows of chunks (the chunks are one band
+    tall), so no two tasks write one chunk. Paths must mean the same on the workers."""
+    source, target = os.fspath(source), os.fspath(target)
+    stream = _stream(source, kernel, options)  # planned here; the workers read the pixels
+    rows = stream.band_rows_for(memory, tile)
+    starts = stream.band_starts(rows)
+    step = starts[1] if len(starts) > 1 and len({b - a for a, b in zip(starts, starts[1:])}) == 1 else rows
+    like = stream.output_like()
+    shape = (stream.height,) + like.shape[1:]
+    bands = [(y0, min(stream.height, y0 + step)) for y0 in range(0, stream.height, step)]
+    folder = os.path.dirname(os.path.abspath(target))
+    temporary = tempfile.mkdtemp(prefix=".imgconv-", suffix=".zarr", dir=folder)
+    try:
+        create_zarr(temporary, shape, like.dtype, chunks=(step, tile), compression=compression)
+        futures = [client.submit(_cluster_band, source, temporary, y0, y1, kernel, options, pure=False)
+                   for y0, y1 in bands]
+        client.gather(futures)
+        replace_folder(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return {"shape": list(shape), "dtype": str(like.dtype), "band_rows": step, "bands": len(bands),
+            "explanations": stream.explanations(step)}
+
+
+def _cluster_band(source: str, target: str, y0: int, y1: int, kernel: Any, options: FilterOptions | None) -> None:
+    """On a worker: output rows ``y0 .. y1-1`` of ``source``, written into the Zarr ``target``."""
+    import zarr
+
+    rows = _stream(source, kernel, options).rows(y0, y1)
+    zarr.open_array(target, mode="r+")[y0:y1] = rows
 
 
 def check_compression(name: str) -> None:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from .errors import ImageReadError, ImageWriteError, UsageError
 
-__all__ = ["is_zarr", "open_zarr", "write_zarr", "ZARR_COMPRESSIONS"]
+__all__ = ["is_zarr", "open_zarr", "write_zarr", "create_zarr", "replace_folder", "ZARR_COMPRESSIONS"]
 
 ZARR_COMPRESSIONS = ("zstd", "deflate", "none")
 """The --compression choices for a Zarr output (zstd: Blosc's zstd with byte shuffle)."""
@@ -97,6 +97,24 @@ def write_zarr(target: str, blocks: Iterable[tuple[int, np.ndarray]], shape: tup
                *, tile: int = 256, compression: str = "zstd", overwrite: bool = False) -> None:
     """Write ``blocks`` (``(y0, rows)`` in order, each ``tile`` rows but the last) as a Zarr
     array of ``shape`` at ``target``, in chunks of ``tile`` x ``tile`` (x channels)."""
+    if os.path.lexists(target) and not overwrite:
+        raise ImageWriteError("output exists; use --overwrite to replace it", target)
+    folder = os.path.dirname(os.path.abspath(target))
+    temporary = tempfile.mkdtemp(prefix=".imgconv-", suffix=".zarr", dir=folder)
+    try:
+        array = create_zarr(temporary, shape, dtype, chunks=(tile, tile), compression=compression)
+        for y0, rows in blocks:
+            array[y0 : y0 + len(rows)] = rows  # whole rows of chunks (see the module docstring)
+        replace_folder(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def create_zarr(path: str, shape: tuple[int, ...], dtype: np.dtype, *, chunks: tuple[int, int],
+                compression: str = "zstd") -> Any:
+    """An empty Zarr v3 array at ``path``, in chunks of ``chunks`` (rows, columns; all the
+    channels), compressed as ``compression`` (:data:`ZARR_COMPRESSIONS`)."""
     zarr = _zarr()
     from zarr.codecs import BloscCodec, GzipCodec
 
@@ -104,22 +122,11 @@ def write_zarr(target: str, blocks: Iterable[tuple[int, np.ndarray]], shape: tup
         raise UsageError(f"--compression {compression} is not for Zarr outputs; they take: {', '.join(ZARR_COMPRESSIONS)}")
     codec = {"zstd": [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")], "deflate": [GzipCodec(level=5)],
              "none": None}[compression]
-    if os.path.lexists(target) and not overwrite:
-        raise ImageWriteError("output exists; use --overwrite to replace it", target)
-    folder = os.path.dirname(os.path.abspath(target))
-    temporary = tempfile.mkdtemp(prefix=".imgconv-", suffix=".zarr", dir=folder)
-    try:
-        array = zarr.create_array(temporary, shape=shape, chunks=(tile, tile) + tuple(shape[2:]), dtype=dtype,
-                                  compressors=codec, zarr_format=3, overwrite=True)
-        for y0, rows in blocks:
-            array[y0 : y0 + len(rows)] = rows  # whole rows of chunks (see the module docstring)
-        _replace(temporary, target)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
+    return zarr.create_array(path, shape=shape, chunks=tuple(chunks) + tuple(shape[2:]), dtype=dtype,
+                             compressors=codec, zarr_format=3, overwrite=True)
 
 
-def _replace(new: str, target: str) -> None:
+def replace_folder(new: str, target: str) -> None:
     """Put the folder ``new`` where ``target`` is: the old one moved aside, then removed."""
     if not os.path.lexists(target):
         os.replace(new, target)

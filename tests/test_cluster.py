@@ -269,3 +269,27 @@ def test_ctrl_c_stops_at_once_and_leaves_only_whole_files(tmp_path: Path) -> Non
         assert cv2.imread(str(path)).shape == (640, 640, 3), path
     records = json.loads((tmp_path / "run.json").read_text())
     assert {Path(r["output"]).name for r in records} <= {p.name for p in written}
+
+
+def test_a_zarr_output_is_filtered_band_by_band_across_the_workers(client, tmp_path: Path) -> None:
+    zarr = pytest.importorskip("zarr")
+    tifffile = pytest.importorskip("tifffile")
+    from imgconv.bigtiff import filter_on_cluster
+
+    image = np.random.default_rng(7).integers(0, 256, (1500, 160, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "in.tif", image, photometric="rgb", tile=(64, 64))
+    kernel = "gaussian:size=15,sigma=3"  # OpenCV's DFT: the bands keep the image's tiles of rows
+    with distributed.get_task_stream(client) as tasks:
+        done = filter_on_cluster(client, tmp_path / "in.tif", tmp_path / "out.zarr", imgconv.load_kernel(kernel),
+                                 memory=256 << 10)
+    bands = [t for t in tasks.data if "_cluster_band" in t["key"]]
+    assert done["bands"] == len(bands) > 2 and len({t["worker"] for t in bands}) == 2  # both workers wrote
+    stored = zarr.open(str(tmp_path / "out.zarr"), mode="r")
+    assert stored.chunks[0] == done["band_rows"]  # a band is a row of chunks: no chunk written twice
+    assert np.array_equal(stored[:], imgconv.apply(image, kernel))
+    # the command, with a cluster of its own, gives the same
+    proc = _run("apply", kernel, str(tmp_path / "in.tif"), "-o", str(tmp_path / "cli.zarr"), "--scheduler", "local:2",
+                "--max-memory", "256K")
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(zarr.open(str(tmp_path / "cli.zarr"), mode="r")[:], stored[:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.zarr", "in.tif", "out.zarr"]  # no temporary folders

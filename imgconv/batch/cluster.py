@@ -16,6 +16,7 @@ import collections
 import contextlib
 import logging
 import os
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
@@ -24,7 +25,8 @@ from ..kernels import Kernel
 from ..options import FilterOptions
 from .inputs import STDIO
 from .plan import Job
-from .run import JobResult, JobSettings, keeps_existing, run_job
+from ..zarrs import is_zarr
+from .run import JobResult, JobSettings, Step, keeps_existing, run_job
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -151,6 +153,30 @@ def _group_size(remaining: int, threads: int) -> int:
     return max(1, min(8, remaining // (4 * threads)))
 
 
+def _zarr_on_cluster(job: Job, kernels: Sequence[Kernel], options: FilterOptions, settings: JobSettings,
+                     client: "Client") -> JobResult:
+    """A job with a Zarr output: its bands filtered as tasks across the cluster, each writing
+    its own rows of chunks (:func:`imgconv.bigtiff.filter_on_cluster`), not one worker's job."""
+    from ..bigtiff import DEFAULT_MEMORY, filter_on_cluster
+
+    started = time.perf_counter()
+    try:
+        if job.make_folders:
+            os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
+        done = filter_on_cluster(client, job.input, job.output, list(kernels), replace(options, channel_order="rgb"),
+                                 memory=settings.max_memory or DEFAULT_MEMORY,
+                                 compression=settings.compression or "zstd")
+    except ImgconvError as error:
+        return JobResult(job, "failed", error, (time.perf_counter() - started) * 1000)
+    except Exception as error:  # noqa: BLE001 - a lost band fails its image, not the batch
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return JobResult(job, "failed", ImgconvError(f"the cluster lost a band of this image: {reason}", job.input),
+                         (time.perf_counter() - started) * 1000)
+    steps = tuple(Step(e) for e in done["explanations"]) if settings.explain else ()
+    return JobResult(job, "done", None, (time.perf_counter() - started) * 1000,
+                     done["shape"][0] * done["shape"][1], steps)
+
+
 def run_on_client(
     jobs: Iterable[Job],
     kernels: Sequence[Kernel],
@@ -197,6 +223,9 @@ def run_on_client(
                 except ImgconvError as error:
                     yield JobResult(job, "failed", error)
                     continue
+            if is_zarr(job.output) and not settings.dry_run and not settings.compare_with:
+                yield _zarr_on_cluster(job, kernels, options, settings, client)  # its bands are the tasks
+                continue
             group.append(job)
             if len(group) >= _group_size(len(queue) + 1, threads):
                 send(group)
