@@ -27,6 +27,7 @@ from .dtypes import check_supported
 from .errors import ImageReadError, ImageWriteError, UsageError
 from .imageio import TIFF_COMPRESSIONS
 from .options import FilterOptions, check_choice
+from .pyramid import Pyramid
 from .streaming import Stream, regroup
 from .zarrs import create_zarr, is_zarr, open_zarr, replace_folder, write_zarr
 
@@ -130,6 +131,7 @@ def filter_tiff(
     tile: int = 256,
     compression: str = DEFAULT_COMPRESSION,
     overwrite: bool = False,
+    pyramid: bool = False,
 ) -> dict:
     """Filter the TIFF or Zarr image ``source`` into a tiled BigTIFF or a Zarr ``target``
     (a ``.zarr`` name), band by band.
@@ -141,7 +143,8 @@ def filter_tiff(
     :data:`~imgconv.zarrs.ZARR_COMPRESSIONS`). The target is written beside itself under a
     temporary name and renamed when whole; an existing target is replaced only with
     ``overwrite``, never the source. Returns what was done: ``shape``, ``dtype``,
-    ``band_rows``, ``bands``, ``explanations``.
+    ``band_rows``, ``bands``, ``explanations``, ``levels``. ``pyramid``: a TIFF also gets
+    its reduced levels (:mod:`imgconv.pyramid`) as SubIFDs of its first page.
     """
     source, target = os.fspath(source), os.fspath(target)
     check_compression(compression)
@@ -160,6 +163,8 @@ def filter_tiff(
     done = {"shape": list(shape), "dtype": str(first.dtype), "band_rows": rows,
             "bands": len(stream.band_starts(rows)), "explanations": stream.explanations(rows)}
     if is_zarr(target):
+        if pyramid:
+            raise UsageError("--pyramid writes the reduced levels into a TIFF; a Zarr output has none")
         write_zarr(target, itertools.chain([(first_y, first)], bands), shape, first.dtype, tile=tile,
                    compression=compression, overwrite=overwrite)
         return done
@@ -167,19 +172,30 @@ def filter_tiff(
     folder = os.path.dirname(os.path.abspath(target))
     handle, temporary = tempfile.mkstemp(prefix=".imgconv-", suffix=".tif", dir=folder)
     os.close(handle)
+    levels = Pyramid(folder, shape, first.dtype, tile) if pyramid else None
+    blocks = itertools.chain([(first_y, first)], bands)
+    if levels is not None:  # the reduced levels are built as the rows go by
+        blocks = ((y, levels.add(rows) or rows) for y, rows in blocks)
+    how = dict(dtype=first.dtype, tile=(tile, tile), maxworkers=usable_cpus(),
+               buffersize=max(tile * first[:1].nbytes, memory // 8),  # tiles compressed at a time (tifffile: 512 MiB)
+               photometric="rgb" if first.ndim == 3 and first.shape[2] in (3, 4) else "minisblack",
+               **_COMPRESSION_ARGS[compression])
     try:
-        tifffile.imwrite(
-            temporary, _tiles([(first_y, first)], bands, tile), shape=shape,
-            dtype=first.dtype, tile=(tile, tile), bigtiff=True, maxworkers=usable_cpus(),
-            buffersize=max(tile * first[:1].nbytes, memory // 8),  # tiles compressed at a time (tifffile: 512 MiB)
-            **_COMPRESSION_ARGS[compression],
-            photometric="rgb" if first.ndim == 3 and first.shape[2] in (3, 4) else "minisblack",
-        )
+        with tifffile.TiffWriter(temporary, bigtiff=True) as tif:
+            tif.write(_tiles(blocks, tile), shape=shape, subifds=len(levels.shapes) if levels else None, **how)
+            if levels is not None:  # as SubIFDs of the first page, as OME-TIFF and vips --subifd write them
+                levels.finish()
+                for level_shape, tiles in levels.levels():
+                    tif.write(tiles, shape=level_shape, subfiletype=1, **how)
         os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+    finally:
+        if levels is not None:
+            levels.close()
+    done["levels"] = [list(s) for s in levels.shapes] if levels else []
     return done
 
 
@@ -314,10 +330,9 @@ def _rows(image: Any, y0: int, y1: int, source: str) -> np.ndarray:
         raise ImageReadError(f"a damaged TIFF: rows {y0}-{y1 - 1} cannot be decoded ({reason})", source) from None
 
 
-def _tiles(head: list, rest: Iterator[tuple[int, np.ndarray]], tile: int) -> Iterator[np.ndarray]:
+def _tiles(bands: Iterator[tuple[int, np.ndarray]], tile: int) -> Iterator[np.ndarray]:
     """Each band's tiles, row of tiles by row of tiles, left to right (as TIFF stores them)."""
-    for bands in (head, rest):
-        for _, band in bands:
-            for y in range(0, band.shape[0], tile):
-                for x in range(0, band.shape[1], tile):
-                    yield band[y : y + tile, x : x + tile]
+    for _, band in bands:
+        for y in range(0, band.shape[0], tile):
+            for x in range(0, band.shape[1], tile):
+                yield band[y : y + tile, x : x + tile]

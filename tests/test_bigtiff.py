@@ -145,3 +145,31 @@ def test_compression_of_tiff_outputs_filtered_in_memory(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == code and words in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.tif"] + [f"{c}.tif" for c in codecs])
+
+
+def _halve(a: np.ndarray) -> np.ndarray:
+    """2x2 means, an odd last row or column paired with itself, rounded half to even."""
+    if a.shape[0] % 2:
+        a = np.concatenate([a, a[-1:]])
+    if a.shape[1] % 2:
+        a = np.concatenate([a, a[:, -1:]], axis=1)
+    total = a[0::2, 0::2].astype(np.float64) + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+    return np.rint(total / 4).astype(a.dtype)
+
+
+@pytest.mark.parametrize("shape, dtype", [((333, 517, 3), np.uint8), ((300, 200), np.uint16)])
+def test_pyramid_levels_as_subifds(tmp_path: Path, shape: tuple, dtype: type) -> None:
+    info = np.iinfo(dtype)
+    image = np.random.default_rng(9).integers(0, info.max + 1, shape, dtype=dtype)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb" if len(shape) == 3 else None)
+    done = filter_tiff(source, tmp_path / "out.tif", "blur", memory=1, tile=32, pyramid=True)
+    level = imgconv.apply(image, "blur")
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        levels = tif.series[0].levels
+        assert np.array_equal(levels[0].asarray(), level)
+        assert len(levels) == len(done["levels"]) + 1 >= 4 and max(levels[-1].shape[:2]) <= 32
+        for stored in levels[1:]:
+            level = _halve(level)
+            assert stored.shape == level.shape and np.array_equal(stored.asarray(), level)
+            assert stored.keyframe.is_tiled
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "out.tif"]  # the levels' folder is gone

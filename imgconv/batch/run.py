@@ -63,7 +63,8 @@ class JobSettings:
     truncated-file policy of the decoder. ``max_memory`` (bytes): a TIFF that decodes to
     more, written to a .tif, is filtered band by band (:mod:`imgconv.bigtiff`); None: never.
     ``compression``: how TIFF outputs are compressed (:data:`imgconv.imageio.TIFF_COMPRESSIONS`;
-    None: zstd when streamed, OpenCV's LZW in memory).
+    None: zstd when streamed, OpenCV's LZW in memory). ``pyramid``: TIFF outputs are written
+    in bands with their reduced levels (:mod:`imgconv.pyramid`).
     Picklable: it travels to worker processes with each group of jobs.
     """
 
@@ -77,6 +78,7 @@ class JobSettings:
     reading: ReadOptions = ReadOptions()
     max_memory: int | None = None
     compression: str | None = None
+    pyramid: bool = False
 
     def __post_init__(self) -> None:
         if self.compare_with is not None:
@@ -256,13 +258,17 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
         raise ImageWriteError("a Zarr image is filtered into a .tif or a .zarr output", job.output)
     if settings.compare_with and (zarr_in or zarr_out):
         raise UsageError("--engine both compares images filtered in memory; not a Zarr image")
-    if not (zarr_in or zarr_out):  # a TIFF to a TIFF: streamed when it is larger than max_memory
+    if settings.pyramid and not tiff_out:
+        raise ImageWriteError("--pyramid writes the reduced levels into a TIFF output", job.output)
+    if settings.pyramid and not zarr_in and decoded_bytes_of(job.input) is None:
+        raise ImageReadError("--pyramid writes images read in bands: a TIFF or a Zarr input", job.input)
+    if not (zarr_in or zarr_out or settings.pyramid):  # a TIFF to a TIFF: streamed when larger than max_memory
         if settings.max_memory is None or settings.compare_with or not tiff_out:
             return None
     from ..bigtiff import DEFAULT_MEMORY, decoded_size, filter_tiff, plan_tiff
 
     size = None if zarr_in else decoded_size(job.input)
-    if not (zarr_in or zarr_out) and (size is None or size[1] <= (settings.max_memory or 0)):
+    if not (zarr_in or zarr_out or settings.pyramid) and (size is None or size[1] <= (settings.max_memory or 0)):
         return None
     # the default --max-pixels guards decoding into memory, which streaming never does; a
     # limit the user set holds here too
@@ -277,7 +283,14 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
         _make_folder(os.path.dirname(job.output), job.output)
     # what may be replaced was decided by keeps_existing
     return filter_tiff(job.input, job.output, chain, options, memory=memory, overwrite=True,
-                       compression=settings.compression or "zstd")
+                       compression=settings.compression or "zstd", pyramid=settings.pyramid)
+
+
+def decoded_bytes_of(path: str) -> int | None:
+    """The decoded bytes of a TIFF or Zarr input (None for other formats)."""
+    from ..bigtiff import decoded_bytes
+
+    return decoded_bytes(path)
 
 
 def _check_memory(data: bytes, job: Job, settings: JobSettings) -> None:

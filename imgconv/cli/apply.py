@@ -138,6 +138,10 @@ def apply_command(
         help="How TIFF outputs are compressed: zstd, deflate, lzw or none (default: zstd for an image "
         "filtered in bands, else LZW).",
     ),
+    pyramid: bool = typer.Option(
+        False, "--pyramid", help="A TIFF output also gets its reduced levels (each half the one above), "
+        "so slide viewers open it at once; the image is then written in bands. Needs imgconv[big].",
+    ),
     report: Optional[str] = typer.Option(
         None, "--report", metavar="FILE.json", help="Write one JSON record per input (- for standard output)."
     ),
@@ -196,6 +200,7 @@ def apply_command(
         reading=reading,
         max_memory=_memory(max_memory),
         compression=compression,
+        pyramid=pyramid,
     )
     with contextlib.ExitStack() as stack:
         client = None
