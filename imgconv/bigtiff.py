@@ -218,7 +218,13 @@ def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
         return Stream(read, shape[0], kernel, options)
     tifffile, zarr = _modules()
     try:
+        with tifffile.TiffFile(source) as tif:
+            series = len(tif.series)
+        if series > 1:  # pages of other sizes: more than one image
+            raise ImageReadError(f"a multi-page TIFF ({series} images); imgconv filters still images", source)
         image = zarr.open(tifffile.imread(source, aszarr=True), mode="r")
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError("no such file", source) from None
     except Exception as error:  # noqa: BLE001 - whatever a hostile file makes tifffile raise: one line

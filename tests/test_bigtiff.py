@@ -173,3 +173,12 @@ def test_pyramid_levels_as_subifds(tmp_path: Path, shape: tuple, dtype: type) ->
             assert stored.shape == level.shape and np.array_equal(stored.asarray(), level)
             assert stored.keyframe.is_tiled
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "out.tif"]  # the levels' folder is gone
+
+
+def test_a_multi_page_tiff_is_refused_streamed_as_in_memory(tmp_path: Path) -> None:
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:
+        tif.write(np.zeros((60, 50), np.uint8))
+        tif.write(np.zeros((30, 20), np.uint8))  # another size: a second image, not a stack
+    with pytest.raises(ImageReadError, match="multi-page TIFF"):
+        filter_tiff(tmp_path / "pages.tif", tmp_path / "out.tif", "blur", memory=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pages.tif"]
