@@ -635,6 +635,6 @@ def test_values_do_not_depend_on_threads_or_on_where_the_image_begins(strategy):
         # second tile of rows on (its first reads the rows the band borders itself), up to
         # a tile that ends before the band does
         p = max(period, 20)
-        rows = max(2 * p + 20, tuning.PLAN_ROWS)
+        rows = max(2 * p + 20, tuning.PLAN_ROWS + 1)
         band = NumpyEngine(strategy, threads=2).correlate(image[p : p + rows], spec, float_output=float_output)
         assert np.array_equal(band[p : 2 * p], one[2 * p : 3 * p]), float_output

@@ -121,7 +121,7 @@ class NumpyEngine:
         # use them): a band of a taller image (imgconv.streaming) then takes the route and
         # the tiles the whole image takes (routes round a few values apart in OpenCV's DFT
         # range and on float results). No route's values depend on its threads.
-        tall = shape[0] >= tuning.PLAN_ROWS
+        tall = shape[0] > tuning.PLAN_ROWS
         probe = (min(shape[0], tuning.PLAN_ROWS),) + tuple(shape[1:])
         route = min(self._routes(probe, dtype, spec, float_output), key=lambda r: r.wall_time(tall))
         if tall:
@@ -144,7 +144,7 @@ class NumpyEngine:
             return NO_TILES
         route, _ = self._plan(tuple(image_shape), dtype, spec, float_output)
         # the FFT's tiles; the matmul route's bands (BLAS rounds by the products' shapes)
-        return RowTiles(route.row_chunk() if route.spreads else 1, 0, tuning.PLAN_ROWS)
+        return RowTiles(route.row_chunk() if route.spreads else 1, 0, tuning.PLAN_ROWS + 1)
 
     def explain(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                 *, float_output: bool = False) -> str:

@@ -219,7 +219,7 @@ class Route:
 
     def workers(self, tall: bool = False) -> int:
         """How many threads this call is worth (1 for small images and BLAS routes;
-        ``tall``: as for an image much taller than ``tuning.PLAN_ROWS``, always worth them)."""
+        ``tall``: as for an image taller than ``tuning.PLAN_ROWS``, always worth them)."""
         if not self.parallel or self.threads <= 1 or (not tall and self.cost() < self.thread_min_ns):
             return 1
         return min(self.threads, len(self.chunks(self.threads)))
