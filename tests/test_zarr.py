@@ -88,7 +88,7 @@ def test_errors_leave_nothing_behind(tmp_path: Path) -> None:
                               compressors=[zarr.codecs.ZstdCodec()])
     array[:] = image
     checks = [
-        (["-o", str(tmp_path / "out.png")], 1, "filtered into a .tif or a .zarr output"),
+        (["-o", str(tmp_path / "out.png"), "--max-memory", "8K"], 1, "write a .tif or .zarr output"),
         (["-o", str(tmp_path / "out.zarr"), "--compression", "lzw"], 2, "not for Zarr outputs"),
         (["-o", str(tmp_path / "out.zarr"), "--transposed", "--stride", "2"], 2, "transposed"),
     ]
@@ -99,3 +99,14 @@ def test_errors_leave_nothing_behind(tmp_path: Path) -> None:
     proc = cli("blur", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.zarr"))
     assert proc.returncode == 1 and "damaged Zarr chunk" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(os.listdir(tmp_path)) == ["in.zarr"]  # no output, no temporary folder
+
+
+def test_a_small_zarr_image_to_another_format_is_read_into_memory(tmp_path: Path) -> None:
+    import cv2
+
+    image = _image((90, 70, 3), seed=5)
+    zarr.create_array(str(tmp_path / "in.zarr"), shape=image.shape, chunks=(32, 32, 3), dtype=image.dtype)[:] = image
+    proc = cli("sharpen", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "out.png"))
+    assert proc.returncode == 0, proc.stderr
+    written = cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED)[:, :, ::-1]  # OpenCV gives BGR
+    assert np.array_equal(written, imgconv.apply(image, "sharpen"))

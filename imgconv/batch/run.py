@@ -45,7 +45,8 @@ from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
 from .plan import Job, same_file
 
-if TYPE_CHECKING:  # filtering (numpy, OpenCV) is imported when a job runs, not at start-up
+if TYPE_CHECKING:
+    import numpy  # filtering (numpy, OpenCV) is imported when a job runs, not at start-up
     from distributed import Client
 
     from ..filtering import Explanation
@@ -193,14 +194,21 @@ def run_job(
                 if explain or dry_run:
                     steps.extend(Step(explanation) for explanation in streamed["explanations"])
                 return result("skipped" if dry_run else "done")
-        data = read_bytes(job.input)
-        if to_stdout:
-            fmt = format_for(settings.output_format or _input_format(job.input, data))
+        if is_zarr(job.input):  # a Zarr image small enough, to another format
+            image = _zarr_image(job, settings)
+            if to_stdout:
+                fmt = format_for(settings.output_format or "png")
+            else:
+                fmt = format_for(settings.output_format, path=job.output)
         else:
-            fmt = format_for(settings.output_format, path=job.output)
-        _check_memory(data, job, settings)
-        image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
-        del data
+            data = read_bytes(job.input)
+            if to_stdout:
+                fmt = format_for(settings.output_format or _input_format(job.input, data))
+            else:
+                fmt = format_for(settings.output_format, path=job.output)
+            _check_memory(data, job, settings)
+            image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
+            del data
         pixels = image.shape[0] * image.shape[1]
         original = image if other is not None else None
         for kernel in chain:
@@ -254,8 +262,8 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
         return None
     zarr_in, zarr_out = is_zarr(job.input), is_zarr(job.output)
     tiff_out = os.path.splitext(job.output)[1].lower() in (".tif", ".tiff")
-    if zarr_in and not (zarr_out or tiff_out):
-        raise ImageWriteError("a Zarr image is filtered into a .tif or a .zarr output", job.output)
+    if zarr_in and not (zarr_out or tiff_out or settings.pyramid):  # read into memory (_zarr_image)
+        return None
     if settings.compare_with and (zarr_in or zarr_out):
         raise UsageError("--engine both compares images filtered in memory; not a Zarr image")
     if settings.pyramid and not tiff_out:
@@ -291,6 +299,28 @@ def decoded_bytes_of(path: str) -> int | None:
     from ..bigtiff import decoded_bytes
 
     return decoded_bytes(path)
+
+
+def _zarr_image(job: Job, settings: JobSettings) -> "numpy.ndarray":
+    """A Zarr image read whole (in the batch's channel order), for an output that cannot be
+    written in bands; an :class:`ImageReadError` when it takes more than ``max_memory``."""
+    import numpy as np
+
+    from ..dtypes import check_supported
+    from ..zarrs import open_zarr
+
+    read, shape, dtype = open_zarr(job.input)
+    size = int(np.prod(shape)) * dtype.itemsize
+    if settings.max_memory is not None and size > settings.max_memory:
+        raise ImageReadError(
+            f"a {shape[1]}x{shape[0]} Zarr image takes {_size(size)}, more than --max-memory "
+            f"({_size(settings.max_memory)}); write a .tif or .zarr output to filter it in bands, or raise --max-memory",
+            job.input)
+    check_supported(dtype)
+    image = read(0, shape[0])
+    if image.ndim == 3 and image.shape[2] in (3, 4):  # Zarr holds RGB(A); the batch runs in BGR
+        image = np.ascontiguousarray(image[:, :, [2, 1, 0] + ([3] if image.shape[2] == 4 else [])])
+    return image
 
 
 def _check_memory(data: bytes, job: Job, settings: JobSettings) -> None:
