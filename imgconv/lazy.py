@@ -1,4 +1,6 @@
-"""Dask arrays filtered lazily: ``imgconv.apply(dask_array, kernel)`` is a dask array.
+"""``imgconv.apply`` for what people hold: numpy arrays, dask arrays (lazily), Pillow images.
+
+Dask arrays are filtered lazily: ``imgconv.apply(dask_array, kernel)`` is a dask array.
 
 Each output chunk is one task that receives the input rows its computation reads (the
 kernel's reach, and the engine's tiles of rows where it computes in tiles) and computes
@@ -24,7 +26,7 @@ from .filtering import apply as apply_array
 from .options import FilterOptions
 from .streaming import Stream
 
-__all__ = ["apply", "apply_dask", "is_dask_array"]
+__all__ = ["apply", "apply_dask", "apply_pillow", "is_dask_array"]
 
 
 def is_dask_array(image: Any) -> bool:
@@ -34,7 +36,7 @@ def is_dask_array(image: Any) -> bool:
 
 def apply(image: Any, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> Any:
     """Filter ``image`` with ``kernel``: :func:`imgconv.filtering.apply` for a numpy array,
-    :func:`apply_dask` (lazily) for a dask array.
+    :func:`apply_dask` (lazily) for a dask array, :func:`apply_pillow` for a Pillow image.
 
     >>> import numpy as np
     >>> apply(np.array([[0, 0, 9, 9]], dtype=np.uint8), [[-1, 0, 1]]).tolist()
@@ -42,7 +44,44 @@ def apply(image: Any, kernel: Any, options: FilterOptions | None = None, **kwarg
     """
     if is_dask_array(image):
         return apply_dask(image, kernel, options, **kwargs)
+    if type(image).__module__.startswith("PIL."):
+        return apply_pillow(image, kernel, options, **kwargs)
     return apply_array(image, kernel, options, **kwargs)
+
+
+# Pillow's modes that hold what imgconv filters, by the dtype and channels of their arrays
+_PILLOW_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "F")
+_MODE_OF = {("uint8", 1): "L", ("uint8", 2): "LA", ("uint8", 3): "RGB", ("uint8", 4): "RGBA",
+            ("uint16", 1): "I;16", ("float32", 1): "F"}
+
+
+def apply_pillow(image: Any, kernel: Any, options: FilterOptions | None = None, **kwargs: Any) -> Any:
+    """A Pillow image filtered: a Pillow image of the same mode (L, LA, RGB, RGBA, I;16 or F),
+    its ``info`` (ICC profile, EXIF, resolution ...) kept. Other modes, or a result Pillow
+    cannot hold in that mode (a float RGB from ``depth="float32"``), are a :class:`UsageError`
+    saying what to convert to.
+
+    >>> from PIL import Image
+    >>> out = apply_pillow(Image.new("RGB", (4, 3), (10, 20, 30)), "blur")
+    >>> out.mode, out.size, out.getpixel((0, 0))
+    ('RGB', (4, 3), (10, 20, 30))
+    """
+    from PIL import Image
+
+    if image.mode not in _PILLOW_MODES:
+        hint = {"P": "'RGBA')", "1": "'L')", "I": "'F')", "I;16B": "'I;16')"}.get(image.mode, "'RGB')")
+        raise UsageError(f"Pillow images of mode {image.mode} are not filtered; convert it first: "
+                         f"image.convert({hint}")
+    out = apply_array(np.asarray(image), kernel, options, **kwargs)
+    channels = 1 if out.ndim == 2 else out.shape[2]
+    mode = _MODE_OF.get((out.dtype.name, channels))
+    if mode is None:
+        raise UsageError(f"Pillow has no mode for {channels}-channel {out.dtype} images; pass a numpy array "
+                         f"(numpy.asarray(image)) to get this result")
+    result = Image.fromarray(out if out.ndim == 2 or channels > 1 else out[:, :, 0])
+    assert result.mode == mode, (result.mode, mode)
+    result.info.update(image.info)  # the ICC profile, EXIF, resolution: the same picture, filtered
+    return result
 
 
 def apply_dask(array: Any, kernels: Any, options: FilterOptions | None = None, **kwargs: Any) -> Any:
