@@ -299,11 +299,14 @@ def test_skip_rules_in_folders(photos: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     proc = run("apply", "edge", photos, "-o", out, "--recursive", "--report", report, "--workers", "2", timeout=30)
     assert proc.returncode == 0, proc.stderr
-    assert summary_counts(proc) == (4, 0, 0)
+    assert summary_counts(proc) == (4, 0, 2)  # the two FIFOs: listed as skipped, never opened
     records = json.loads(report.read_text())
+    assert sorted(r["reason"].split(",")[0] for r in records if r["status"] == "skipped") == [
+        "skipped: a FIFO (named pipe)"] * 2
+    records = [r for r in records if r["status"] != "skipped"]
     inputs = [os.path.relpath(r["input"], photos) for r in records]
-    # each real image once; not the hidden ones, readme.txt, the FIFOs, the dangling link,
-    # nor anything again through sub/loop or alias.png
+    # each real image once; not the hidden ones, readme.txt, the dangling link, nor anything
+    # again through sub/loop or alias.png
     assert len(inputs) == 4, inputs
     real = {os.path.realpath(photos / i) for i in inputs}
     assert real == {os.path.realpath(photos / rel) for rel in IMAGES}
@@ -1066,3 +1069,38 @@ def test_found_files_are_named_relative_to_the_folder_however_it_is_spelt(tmp_pa
     for source in sources:
         assert source.relative == os.path.relpath(source.path, folder)
     assert sorted(s.relative for s in sources) == sorted(os.path.join(*n.split("/")) for n in ("a.png", "sub/b.png", "sub/deep/c.png"))
+
+
+def test_fifos_and_sockets_in_a_folder_are_listed_as_skipped_never_opened(tmp_path) -> None:  # noqa: ANN001
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    import cv2
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((8, 8), np.uint8))
+    os.mkfifo(folder / "b.png")  # opened, it would block until a writer came
+    os.mkfifo(folder / "pipe")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "s.sock"))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "imgconv", "apply", "blur", str(folder), "-o",
+                               str(tmp_path / "out"), "--report", str(tmp_path / "report.json")],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert f"{folder / 'b.png'}: skipped: a FIFO (named pipe), not a regular file (never opened)" in lines
+    assert f"{folder / 'pipe'}: skipped: a FIFO (named pipe), not a regular file (never opened)" in lines
+    assert f"{folder / 's.sock'}: skipped: a socket, not a regular file (never opened)" in lines
+    assert lines[-1].startswith("1 done, 0 failed, 3 skipped")
+    records = {os.path.basename(r["input"]): r for r in json.loads((tmp_path / "report.json").read_text())}
+    assert records["a.png"]["status"] == "done"
+    assert {n: (r["status"], r["reason"].split(",")[0]) for n, r in records.items() if n != "a.png"} == {
+        "b.png": ("skipped", "skipped: a FIFO (named pipe)"), "pipe": ("skipped", "skipped: a FIFO (named pipe)"),
+        "s.sock": ("skipped", "skipped: a socket")}
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.png"]

@@ -373,7 +373,11 @@ def test_fifo_in_a_folder_is_skipped_and_the_rest_done(tmp_path: Path, capfd) ->
     (folder / "good.png").write_bytes(GOOD)
     os.symlink("/dev/zero", folder / "zero.png")
     code, _, err = cli(capfd, "apply", "blur", folder, "-o", tmp_path / "out", "-j", "1")
-    assert (code, err) == (0, f"wrote {tmp_path / 'out' / 'good.png'}\n")  # one file found: no batch summary
+    lines = err.splitlines()
+    assert code == 0 and lines[:2] == [  # listed, with why, never opened (reading /dev/zero never ends)
+        f"{folder / 'pipe.png'}: skipped: a FIFO (named pipe), not a regular file (never opened)",
+        f"{folder / 'zero.png'}: skipped: a device, not a regular file (never opened)",
+    ] and lines[2].startswith("1 done, 0 failed, 2 skipped"), err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]
 
 

@@ -2,8 +2,8 @@
 
 :func:`find_inputs` lists each file once, in a stable order, as a :class:`Source` that
 also says where it goes under ``-o FOLDER``. Folders contribute only image files
-(:data:`IMAGE_EXTENSIONS`), never hidden files, FIFOs, sockets or devices, and their walk
-survives symlink loops; a file named directly is taken whatever its name, and any error
+(:data:`IMAGE_EXTENSIONS`), never hidden files; FIFOs, sockets and devices are listed as
+skipped (with why) but never opened; the walk survives symlink loops; a file named directly is taken whatever its name, and any error
 in it is reported when it is run. :func:`nothing_found` says why nothing was found.
 """
 
@@ -32,6 +32,7 @@ class Source:
     path: str
     relative: str  # where it goes under -o DIR: its path inside the folder given, or its name
     from_folder: bool = False
+    skip: str | None = None  # why a folder's entry is listed but never opened (a FIFO, a device)
 
 
 def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str | None = None) -> list[Source]:
@@ -58,18 +59,19 @@ def find_inputs(inputs: Sequence[str], *, recursive: bool = False, pattern: str 
             return [Source(STDIO, STDIO)]
         if os.path.isdir(argument) and not is_zarr(argument):  # a .zarr folder is one image
             prefix = os.path.join(argument, "")  # what the walk's paths start with
-            for path in _walk(argument, recursive):
+            for path, skip in _walk(argument, recursive):
                 if pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern):
                     relative = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, argument)
-                    add(Source(path, relative, from_folder=True))
+                    add(Source(path, relative, from_folder=True, skip=skip))
         elif not os.path.lexists(argument) and glob.has_magic(argument):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:
                 raise UsageError("no file matches this pattern", argument)
             for path in matches:
                 if os.path.isdir(path) and not is_zarr(path):
-                    for inner in _walk(path, recursive):
-                        add(Source(inner, os.path.relpath(inner, os.path.dirname(path) or "."), from_folder=True))
+                    for inner, skip in _walk(path, recursive):
+                        add(Source(inner, os.path.relpath(inner, os.path.dirname(path) or "."), from_folder=True,
+                                   skip=skip))
                 elif _is_image_file(path) and (pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern)):
                     add(Source(path, os.path.basename(path), from_folder=True))
         else:  # named directly: filtered whatever its name; errors are reported when run
@@ -93,15 +95,17 @@ def nothing_found(inputs: Sequence[str], *, recursive: bool = False, pattern: st
     if folders and not recursive:
         below = any(
             pattern is None or fnmatch.fnmatch(os.path.basename(path), pattern)
-            for folder in folders for path in _walk(folder, True)
+            for folder in folders for path, skip in _walk(folder, True) if skip is None
         )  # stops at the first one found
         if below:
             line += f"; {'their' if len(folders) > 1 else 'its'} sub-folders hold some: add --recursive"
     return line
 
 
-def _walk(folder: str, recursive: bool) -> Iterator[str]:
-    """Image files in ``folder`` (and below), hidden ones skipped, symlink loops survived."""
+def _walk(folder: str, recursive: bool) -> Iterator[tuple[str, str | None]]:
+    """Image files in ``folder`` (and below), hidden ones skipped, symlink loops survived:
+    ``(path, None)``; and FIFOs, sockets and devices, which are never opened (reading one
+    could block for ever), with why: ``(path, reason)``."""
     visited: set[tuple[int, int]] = set()
 
     def visit(path: str) -> Iterator[str]:
@@ -124,14 +128,31 @@ def _walk(folder: str, recursive: bool) -> Iterator[str]:
             except OSError:
                 continue
             if is_dir and is_zarr(entry.path):  # a Zarr image, not a folder to walk
-                yield entry.path
+                yield entry.path, None
             elif is_dir:
                 if recursive:
                     yield from visit(entry.path)
+            elif (kind := _special(entry.path)) is not None:
+                yield entry.path, f"skipped: {kind}, not a regular file (never opened)"
             elif _is_image_file(entry.path):
-                yield entry.path
+                yield entry.path, None
 
     yield from visit(folder)
+
+
+def _special(path: str) -> str | None:
+    """What a FIFO, a socket or a device is (from its status alone), else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return None
 
 
 def _is_image_file(path: str) -> bool:

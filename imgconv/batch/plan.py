@@ -78,12 +78,13 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
     if not sources:
         return []
     if output is None:
-        return _not_own_outputs([Job(s.path, default_output(s.path, tag)) for s in sources], sources)
+        return _not_own_outputs([Job(s.path, default_output(s.path, tag), skip=s.skip) for s in sources], sources)
     if output == STDIO:
         raise UsageError("several inputs cannot all go to standard output; give -o FOLDER")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError("several inputs need -o to be a folder, and this is a file", output)
-    jobs = [Job(s.path, writable_name(os.path.join(output, s.relative)), make_folders=True) for s in sources]
+    jobs = [Job(s.path, writable_name(os.path.join(output, s.relative)), make_folders=True, skip=s.skip)
+            for s in sources]
     return _not_own_outputs(jobs, sources, folder=output)
 
 
