@@ -64,6 +64,7 @@ class Header:
     complete: bool | None = None
     samples: int | None = None  # values a pixel, where the header says (PNG, JPEG)
     bits: int | None = None  # bits a value, likewise
+    quality: int | None = None  # a JPEG's estimated quality (from its luminance quantisation table)
 
     @property
     def pixels(self) -> int:
@@ -159,7 +160,7 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 
 def _jpeg(data: bytes) -> Header:
     i = 2
-    width = height = components = precision = None
+    width = height = components = precision = luminance = None
     orientation = 1
     while True:
         if data[i] != 0xFF:
@@ -179,6 +180,8 @@ def _jpeg(data: bytes) -> Header:
         if marker == 0xDA:  # start of scan: the header is over
             scan = i
             break
+        if marker == 0xDB and luminance is None:  # DQT: the first table (0) is the luminance one
+            luminance = _first_table(segment)
         if marker in _SOF:
             precision = segment[0]
             height, width = struct.unpack_from(">HH", segment, 1)
@@ -192,7 +195,38 @@ def _jpeg(data: bytes) -> Header:
     # marker), so a complete file has its end-of-image marker after the first scan's header.
     complete = marker == 0xDA and data.rfind(b"\xff\xd9") > scan
     return Header("jpg", width, height, orientation=orientation, cmyk=components == 4, complete=complete,
-                  samples=components, bits=precision)
+                  samples=components, bits=precision, quality=None if luminance is None else jpeg_quality(luminance))
+
+
+# libjpeg's luminance table (ITU T.81, K.1) in zigzag order, as DQT segments store tables
+_LUMINANCE = (16, 11, 12, 14, 12, 10, 16, 14, 13, 14, 18, 17, 16, 19, 24, 40, 26, 24, 22, 22, 24, 49, 35, 37, 29,
+              40, 58, 51, 61, 60, 57, 51, 56, 55, 64, 72, 92, 78, 64, 68, 87, 69, 55, 56, 80, 109, 81, 87, 95, 98,
+              103, 104, 103, 62, 77, 113, 121, 112, 100, 120, 92, 101, 103, 99)
+
+
+def _first_table(segment: bytes) -> tuple[int, ...] | None:
+    """Table 0 of a DQT segment (8- or 16-bit values), or None if the segment starts with another."""
+    precision, table = segment[0] >> 4, segment[0] & 15
+    if table != 0:
+        return None
+    if precision:
+        return struct.unpack_from(">64H", segment, 1)
+    return tuple(segment[1:65])
+
+
+def jpeg_quality(table: tuple[int, ...]) -> int:
+    """The libjpeg quality (1-100) whose scaled standard table is closest to ``table``: how
+    ImageMagick estimates a JPEG's quality, exact for files written by libjpeg-based encoders.
+
+    >>> jpeg_quality(_LUMINANCE), jpeg_quality((1,) * 64)
+    (50, 100)
+    """
+
+    def scaled(quality: int) -> list[int]:
+        scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+        return [min(255, max(1, (q * scale + 50) // 100)) for q in _LUMINANCE]
+
+    return min(range(1, 101), key=lambda q: (sum(abs(a - b) for a, b in zip(scaled(q), table)), -q))
 
 
 # -- GIF ----------------------------------------------------------------------------------

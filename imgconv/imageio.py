@@ -349,14 +349,20 @@ predictor (the floating-point one for float32 in OpenCV's). zstd is written by `
 _CV2_TIFF = {"none": (1, 1), "lzw": (5, 2), "deflate": (8, 2)}  # libtiff's codec and predictor
 
 
+DEFAULT_QUALITY = 92
+"""JPEG quality when neither ``--quality`` nor a JPEG input says (ImageMagick's default too)."""
+
+
 def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "rgb",
-                 name: str | os.PathLike | None = None, compression: str | None = None) -> bytes:
+                 name: str | os.PathLike | None = None, compression: str | None = None,
+                 quality: int | None = None) -> bytes:
     """Encode an array as ``fmt`` (a :class:`Format` or a name such as ``"png"``).
 
     A depth or channel count the format cannot hold is an :class:`ImageWriteError` (OpenCV
     would silently drop it to 8 bits); gray+alpha is written as RGBA, since OpenCV's
     encoders take 1, 3 or 4 channels. ``compression`` (TIFF only, one of
-    :data:`TIFF_COMPRESSIONS`): None keeps OpenCV's default (LZW).
+    :data:`TIFF_COMPRESSIONS`): None keeps OpenCV's default (LZW). ``quality`` (1-100, JPEG
+    and WebP): None is :data:`DEFAULT_QUALITY` for JPEG and lossless for WebP.
     """
     if isinstance(fmt, str):
         fmt = format_for(fmt)
@@ -379,6 +385,14 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
             f"{fmt.name} cannot hold {what} images ({channels} channels); write png or tiff", name
         )
     params = list(fmt.encode_params)
+    if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
+        raise UsageError(f"--quality takes a whole number from 1 to 100, not {quality!r}")
+    if fmt.name == "jpg":
+        params += [cv2().IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY]
+    elif quality is not None and fmt.name == "webp":
+        params += [cv2().IMWRITE_WEBP_QUALITY, quality]  # without it OpenCV writes WebP lossless
+    elif quality is not None:
+        raise ImageWriteError(f"--quality applies to JPEG and WebP outputs, not {fmt.label}", name)
     if compression is not None:
         if fmt.name != "tiff":
             raise ImageWriteError(f"--compression applies to TIFF outputs, not {fmt.label}", name)

@@ -65,7 +65,9 @@ class JobSettings:
     more, written to a .tif, is filtered band by band (:mod:`imgconv.bigtiff`); None: never.
     ``compression``: how TIFF outputs are compressed (:data:`imgconv.imageio.TIFF_COMPRESSIONS`;
     None: zstd when streamed, OpenCV's LZW in memory). ``pyramid``: TIFF outputs are written
-    in bands with their reduced levels (:mod:`imgconv.pyramid`).
+    in bands with their reduced levels (:mod:`imgconv.pyramid`). ``quality`` (JPEG, WebP): None
+    keeps a JPEG input's own quality (estimated from its quantisation table, as ImageMagick
+    does), else 92 for JPEG and lossless for WebP.
     Picklable: it travels to worker processes with each group of jobs.
     """
 
@@ -80,6 +82,7 @@ class JobSettings:
     max_memory: int | None = None
     compression: str | None = None
     pyramid: bool = False
+    quality: int | None = None
 
     def __post_init__(self) -> None:
         if self.compare_with is not None:
@@ -194,6 +197,7 @@ def run_job(
                 if explain or dry_run:
                     steps.extend(Step(explanation) for explanation in streamed["explanations"])
                 return result("skipped" if dry_run else "done")
+        quality = settings.quality
         if is_zarr(job.input):  # a Zarr image small enough, to another format
             image = _zarr_image(job, settings)
             if to_stdout:
@@ -207,6 +211,8 @@ def run_job(
             else:
                 fmt = format_for(settings.output_format, path=job.output)
             _check_memory(data, job, settings)
+            if quality is None and fmt.name == "jpg":  # a JPEG comes out at the quality it came in at
+                quality = getattr(read_header(data), "quality", None)
             image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
             del data
         pixels = image.shape[0] * image.shape[1]
@@ -233,7 +239,7 @@ def run_job(
             comparison = compare_engines(image, theirs, settings.tolerance, scale, engines=(options.engine, other.engine))
             del theirs
         encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output,
-                               compression=settings.compression)
+                               compression=settings.compression, quality=quality)
         if to_stdout:
             write_stdout(encoded)
         else:

@@ -138,6 +138,10 @@ def apply_command(
         help="How TIFF outputs are compressed: zstd, deflate, lzw or none (default: zstd for an image "
         "filtered in bands, else LZW).",
     ),
+    quality: Optional[int] = typer.Option(
+        None, "--quality", metavar="Q", min=1, max=100,
+        help="JPEG and WebP quality, 1-100 (default: a JPEG input's own quality, else 92; WebP lossless).",
+    ),
     pyramid: bool = typer.Option(
         False, "--pyramid", help="A TIFF output also gets its reduced levels (each half the one above), "
         "so slide viewers open it at once; the image is then written in bands. Needs imgconv[big].",
@@ -201,6 +205,7 @@ def apply_command(
         max_memory=_memory(max_memory),
         compression=compression,
         pyramid=pyramid,
+        quality=quality,
     )
     with contextlib.ExitStack() as stack:
         client = None
