@@ -387,8 +387,8 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
     params = list(fmt.encode_params)
     if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
         raise UsageError(f"--quality takes a whole number from 1 to 100, not {quality!r}")
-    if fmt.name == "jpg":
-        params += [cv2().IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY]
+    if fmt.name == "jpg":  # optimised Huffman tables, as ImageMagick writes: 4% smaller, the same pixels
+        params += [cv2().IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY, cv2().IMWRITE_JPEG_OPTIMIZE, 1]
     elif quality is not None and fmt.name == "webp":
         params += [cv2().IMWRITE_WEBP_QUALITY, quality]  # without it OpenCV writes WebP lossless
     elif quality is not None:
