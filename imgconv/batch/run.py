@@ -40,6 +40,7 @@ from ..imageio import (
 )
 from ..kernels import Kernel
 from ..options import FilterOptions, check_choice
+from ..metadata import attach_metadata, read_metadata
 from ..zarrs import is_zarr
 from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
@@ -67,7 +68,8 @@ class JobSettings:
     None: zstd when streamed, OpenCV's LZW in memory). ``pyramid``: TIFF outputs are written
     in bands with their reduced levels (:mod:`imgconv.pyramid`). ``quality`` (JPEG, WebP): None
     keeps a JPEG input's own quality (estimated from its quantisation table, as ImageMagick
-    does), else 92 for JPEG and lossless for WebP.
+    does), else 92 for JPEG and lossless for WebP. ``strip``: no metadata is carried from the
+    input to a JPEG or PNG output (:mod:`imgconv.metadata`).
     Picklable: it travels to worker processes with each group of jobs.
     """
 
@@ -83,6 +85,7 @@ class JobSettings:
     compression: str | None = None
     pyramid: bool = False
     quality: int | None = None
+    strip: bool = False
 
     def __post_init__(self) -> None:
         if self.compare_with is not None:
@@ -198,6 +201,7 @@ def run_job(
                     steps.extend(Step(explanation) for explanation in streamed["explanations"])
                 return result("skipped" if dry_run else "done")
         quality = settings.quality
+        metadata = None
         if is_zarr(job.input):  # a Zarr image small enough, to another format
             image = _zarr_image(job, settings)
             if to_stdout:
@@ -213,6 +217,8 @@ def run_job(
             _check_memory(data, job, settings)
             if quality is None and fmt.name == "jpg":  # a JPEG comes out at the quality it came in at
                 quality = getattr(read_header(data), "quality", None)
+            if not settings.strip and fmt.name in ("jpg", "png"):  # the profile, EXIF, XMP, resolution
+                metadata = read_metadata(data)
             image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
             del data
         pixels = image.shape[0] * image.shape[1]
@@ -240,6 +246,9 @@ def run_job(
             del theirs
         encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output,
                                compression=settings.compression, quality=quality)
+        if metadata:
+            channels = 1 if image.ndim == 2 else image.shape[2]
+            encoded = attach_metadata(encoded, fmt.name, metadata, 4 if channels == 2 else channels)
         if to_stdout:
             write_stdout(encoded)
         else:

@@ -142,6 +142,9 @@ def apply_command(
         None, "--quality", metavar="Q", min=1, max=100,
         help="JPEG and WebP quality, 1-100 (default: a JPEG input's own quality, else 92; WebP lossless).",
     ),
+    strip: bool = typer.Option(
+        False, "--strip", help="Carry no metadata (ICC profile, EXIF, XMP, resolution) from the input to the output.",
+    ),
     pyramid: bool = typer.Option(
         False, "--pyramid", help="A TIFF output also gets its reduced levels (each half the one above), "
         "so slide viewers open it at once; the image is then written in bands. Needs imgconv[big].",
@@ -206,6 +209,7 @@ def apply_command(
         compression=compression,
         pyramid=pyramid,
         quality=quality,
+        strip=strip,
     )
     with contextlib.ExitStack() as stack:
         client = None

@@ -1,0 +1,175 @@
+"""A photo's metadata carried from its file to the filtered one: ICC profile, EXIF, XMP, resolution.
+
+(PNG and JPEG inputs, PNG and JPEG outputs, so far; other formats carry none yet.)
+
+Read from the input's PNG chunks or JPEG segments (no pixels are decoded), written into the
+encoded output's container without touching its pixels: JPEG segments (APP1 EXIF and XMP, APP2 ICC,
+the JFIF density) and PNG chunks (iCCP, eXIf, iTXt XMP, pHYs). Other output formats get
+none yet. EXIF comes out with its orientation set to 1 (imgconv turns the pixels upright
+when it reads them) and without its thumbnail (IFD1: a picture of the unfiltered image). An
+RGB profile is not given to a grey output, which could not use it.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+__all__ = ["Metadata", "read_metadata", "attach_metadata"]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What :func:`attach_metadata` writes: each None when the input had none."""
+
+    icc: bytes | None = None
+    exif: bytes | None = None  # the TIFF structure, without the "Exif\0\0" of JPEG's APP1
+    xmp: bytes | None = None
+    dpi: tuple[float, float] | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.icc, self.exif, self.xmp, self.dpi))
+
+
+def read_metadata(data: bytes) -> Metadata:
+    """The metadata of an encoded PNG or JPEG (an empty :class:`Metadata` for other formats,
+    or where its header is damaged: metadata is carried when it can be, never an error)."""
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            return _from_png(data)
+        if data[:2] == b"\xff\xd8":
+            return _from_jpeg(data)
+    except (struct.error, IndexError, ValueError, zlib.error):
+        pass
+    return Metadata()
+
+
+def _from_png(data: bytes) -> Metadata:
+    found: dict = {}
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, at)
+        body = data[at + 8 : at + 8 + length]
+        if kind == b"iCCP":  # name, NUL, compression method, zlib data
+            found["icc"] = zlib.decompress(body[body.index(b"\x00") + 2 :])
+        elif kind == b"eXIf":
+            found["exif"] = _upright_exif(body)
+        elif kind == b"pHYs" and body[8] == 1:  # pixels per metre
+            x, y = struct.unpack_from(">II", body)
+            found["dpi"] = (x * 0.0254, y * 0.0254)
+        elif kind == b"iTXt" and body.startswith(b"XML:com.adobe.xmp\x00"):
+            keyword_end = body.index(b"\x00")
+            compressed = body[keyword_end + 1]
+            text = body[keyword_end + 3 :]
+            text = text[text.index(b"\x00") + 1 :]  # language tag
+            text = text[text.index(b"\x00") + 1 :]  # translated keyword
+            found["xmp"] = zlib.decompress(text) if compressed else text
+        elif kind in (b"IDAT", b"IEND"):
+            break
+        at += 12 + length
+    return Metadata(**found)
+
+
+def _from_jpeg(data: bytes) -> Metadata:
+    found: dict = {}
+    icc: dict[int, bytes] = {}
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker, length = data[at + 1], struct.unpack_from(">H", data, at + 2)[0]
+        body = data[at + 4 : at + 2 + length]
+        if marker == 0xDA:  # the scan: the header is over
+            break
+        if marker == 0xE0 and body.startswith(b"JFIF\x00") and body[7] in (1, 2):  # dots per inch, per cm
+            x, y = struct.unpack_from(">HH", body, 8)
+            found["dpi"] = (float(x), float(y)) if body[7] == 1 else (x * 2.54, y * 2.54)
+        elif marker == 0xE1 and body.startswith(b"Exif\x00\x00"):
+            found["exif"] = _upright_exif(body[6:])
+        elif marker == 0xE1 and body.startswith(_XMP):
+            found["xmp"] = body[len(_XMP) :]
+        elif marker == 0xE2 and body.startswith(b"ICC_PROFILE\x00"):
+            icc[body[12]] = body[14:]
+        at += 2 + length
+    if icc:
+        found["icc"] = b"".join(icc[n] for n in sorted(icc))
+    return Metadata(**found)
+
+
+_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+
+
+def _upright_exif(tiff: bytes) -> bytes | None:
+    """EXIF as it should follow pixels turned upright: orientation 1, and no thumbnail (IFD0
+    no longer points to IFD1). Edited in place; None for a block that is not TIFF data."""
+    endian = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if endian is None or len(tiff) < 8:
+        return None
+    block = bytearray(tiff)
+    (ifd,) = struct.unpack_from(endian + "I", block, 4)
+    (count,) = struct.unpack_from(endian + "H", block, ifd)
+    for n in range(count):
+        entry = ifd + 2 + 12 * n
+        tag, kind, number = struct.unpack_from(endian + "HHI", block, entry)
+        if tag == 0x0112 and kind == 3 and number == 1:
+            struct.pack_into(endian + "H", block, entry + 8, 1)
+    struct.pack_into(endian + "I", block, ifd + 2 + 12 * count, 0)
+    return bytes(block)
+
+
+def attach_metadata(encoded: bytes, fmt: str, metadata: Metadata, channels: int) -> bytes:
+    """``encoded`` (a JPEG or PNG, as OpenCV wrote it) with ``metadata`` in its container;
+    other formats unchanged. ``channels``: the output's (an RGB profile skips grey)."""
+    icc = metadata.icc
+    if icc is not None and channels < 3 and icc[16:20] == b"RGB ":
+        icc = None
+    if fmt == "jpg":
+        return _jpeg(encoded, icc, metadata)
+    if fmt == "png":
+        return _png(encoded, icc, metadata)
+    return encoded
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def _jpeg(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
+    assert data[:2] == b"\xff\xd8"
+    head, rest = data[:2], data[2:]
+    if rest[:2] == b"\xff\xe0" and rest[4:9] == b"JFIF\x00":  # OpenCV's JFIF header: keep it first
+        length = struct.unpack(">H", rest[2:4])[0]
+        jfif, rest = bytearray(rest[: 2 + length]), rest[2 + length :]
+        if metadata.dpi is not None:  # units 1 (dots per inch), then the densities
+            jfif[11:16] = struct.pack(">BHH", 1, *(min(65535, round(v)) for v in metadata.dpi))
+        head += bytes(jfif)
+    segments = []
+    if metadata.exif:
+        segments.append(_segment(0xE1, b"Exif\x00\x00" + metadata.exif))
+    if metadata.xmp:
+        segments.append(_segment(0xE1, _XMP + metadata.xmp))
+    if icc:
+        size = 65519  # what one APP2 holds after its 14-byte header
+        parts = [icc[i : i + size] for i in range(0, len(icc), size)]
+        for n, part in enumerate(parts, 1):
+            segments.append(_segment(0xE2, b"ICC_PROFILE\x00" + bytes([n, len(parts)]) + part))
+    return head + b"".join(segments) + rest
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _png(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4  # after IHDR
+    chunks = []
+    if icc:
+        chunks.append(_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
+    if metadata.dpi is not None:
+        per_metre = [round(v / 0.0254) for v in metadata.dpi]
+        chunks.append(_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
+    if metadata.exif:
+        chunks.append(_chunk(b"eXIf", metadata.exif))
+    if metadata.xmp:
+        chunks.append(_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + metadata.xmp))
+    return data[:end] + b"".join(chunks) + data[end:]
