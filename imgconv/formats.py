@@ -76,6 +76,7 @@ class Format:
 
 
 _BYTE = ("uint8",)
+_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")  # ISO 23008-12's HEVC brands
 _WHOLE = ("uint8", "uint16")
 
 TABLE: dict[str, Format] = {
@@ -86,6 +87,9 @@ TABLE: dict[str, Format] = {
                input_extensions=(".jfif",)),
         Format("tiff", "TIFF", (".tiff", ".tif"), (Magic(b"II*\x00"), Magic(b"MM\x00*"), Magic(b"II+\x00"), Magic(b"MM\x00+")),
                DTYPE_NAMES, (1, 3, 4)),
+        # iPhones' photos: read and written by pillow-heif (the heif extra), not OpenCV
+        Format("heic", "HEIC", (".heic", ".heif"), tuple(Magic(b"", b"ftyp" + brand, 4) for brand in _HEIC_BRANDS),
+               _BYTE, (3, 4)),
         Format("bmp", "BMP", (".bmp",), (Magic(b"BM"),), _BYTE, (1, 3), input_extensions=(".dib",)),
         Format("webp", "WebP", (".webp",), (Magic(b"RIFF", b"WEBP", 8),), _BYTE, (1, 3, 4)),
         Format("pgm", "PGM", (".pgm", ".pbm"), (Magic(b"P2"), Magic(b"P5")), _WHOLE, (1,)),

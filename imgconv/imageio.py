@@ -130,6 +130,9 @@ def decode_image(
     reading = reading or ReadOptions()
     if not data:
         raise ImageReadError("empty file (0 bytes)", name)
+    if sniff_format(data) == "heic":
+        image = _heif_decode(data, name, reading.max_pixels)
+        return image if channel_order == "rgb" or image.ndim == 2 else _swap_red_blue(image)
     header = read_header(data)
     if header is not None:
         _check_header(header, name, reading.max_pixels)
@@ -218,6 +221,44 @@ def _damage(data: bytes) -> str | None:
     if kind == "jpg" and data.rfind(b"\xff\xd9") < 0:
         return _truncation_reason("jpg")
     return None
+
+
+def _pillow_heif(name: str | os.PathLike | bytes | None, doing: str):  # noqa: ANN202 - the module
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageReadError(f"{doing} HEIC needs the heif extra: pip install 'imgconv[heif]'", name) from None
+    return pillow_heif
+
+
+def _heif_decode(data: bytes, name: str | os.PathLike | bytes | None, max_pixels: int | None) -> np.ndarray:
+    """A HEIC/HEIF image's primary picture (RGB(A), turned as its transforms say), by
+    pillow-heif; its size checked against ``max_pixels`` before it is decoded."""
+    pillow_heif = _pillow_heif(name, "reading")
+    try:
+        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
+        width, height = heif.size
+        if max_pixels and width * height > max_pixels:
+            raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
+                                 f"{max_pixels:,} (--max-pixels); refused before decoding", name)
+        if len(heif) > 1:
+            raise ImageReadError(f"a HEIC holding {len(heif)} images; imgconv filters still images", name)
+        return np.ascontiguousarray(np.asarray(heif))
+    except ImageReadError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever a damaged file makes libheif say: one line
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        raise ImageReadError(f"cannot decode this HEIC: {reason}", name) from None
+
+
+def _heif_encode(image: np.ndarray, quality: int | None, name: str | os.PathLike | None) -> bytes:
+    """``image`` (RGB(A) order) as a HEIC, by pillow-heif (x265)."""
+    pillow_heif = _pillow_heif(name, "writing")
+    mode = {3: "RGB", 4: "RGBA"}[image.shape[2]]
+    buffer = io.BytesIO()
+    pillow_heif.from_bytes(mode, (image.shape[1], image.shape[0]), np.ascontiguousarray(image).tobytes()).save(
+        buffer, quality=quality or DEFAULT_QUALITY)
+    return buffer.getvalue()
 
 
 def _tiff_by_tifffile(data: bytes) -> np.ndarray | None:
@@ -389,10 +430,14 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
         raise UsageError(f"--quality takes a whole number from 1 to 100, not {quality!r}")
     if fmt.name == "jpg":  # optimised Huffman tables, as ImageMagick writes: 4% smaller, the same pixels
         params += [cv2().IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY, cv2().IMWRITE_JPEG_OPTIMIZE, 1]
+    elif fmt.name == "heic":
+        if compression is not None:
+            raise ImageWriteError(f"--compression applies to TIFF outputs, not {fmt.label}", name)
+        return _heif_encode(image if channel_order == "rgb" else _swap_red_blue(image), quality, name)
     elif quality is not None and fmt.name == "webp":
         params += [cv2().IMWRITE_WEBP_QUALITY, quality]  # without it OpenCV writes WebP lossless
     elif quality is not None:
-        raise ImageWriteError(f"--quality applies to JPEG and WebP outputs, not {fmt.label}", name)
+        raise ImageWriteError(f"--quality applies to JPEG, WebP and HEIC outputs, not {fmt.label}", name)
     if compression is not None:
         if fmt.name != "tiff":
             raise ImageWriteError(f"--compression applies to TIFF outputs, not {fmt.label}", name)
