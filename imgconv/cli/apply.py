@@ -107,7 +107,7 @@ def apply_command(
         "(zero border; --padding N crops N per side).",
     ),
     fmt: Optional[str] = typer.Option(
-        None, "--format", metavar="FORMAT", help="Output format when the file name can't tell (with -o -): png, jpg, tiff, bmp, webp, pgm, ppm."
+        None, "--format", metavar="FORMAT", help="Output format when the file name can't tell (with -o -): png, jpg, tiff, bmp, webp, heic, pgm, ppm."
     ),
     max_pixels: int = max_pixels_option(),
     allow_truncated: bool = allow_truncated_option(),
