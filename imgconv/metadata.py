@@ -1,6 +1,6 @@
 """A photo's metadata carried from its file to the filtered one: ICC profile, EXIF, XMP, resolution.
 
-(PNG and JPEG inputs, PNG and JPEG outputs, so far; other formats carry none yet.)
+(PNG, JPEG and HEIC inputs, PNG and JPEG outputs, so far; other formats carry none yet.)
 
 Read from the input's PNG chunks or JPEG segments (no pixels are decoded), written into the
 encoded output's container without touching its pixels: JPEG segments (APP1 EXIF and XMP, APP2 ICC,
@@ -40,9 +40,27 @@ def read_metadata(data: bytes) -> Metadata:
             return _from_png(data)
         if data[:2] == b"\xff\xd8":
             return _from_jpeg(data)
+        if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"):
+            return _from_heif(data)
     except (struct.error, IndexError, ValueError, zlib.error):
         pass
     return Metadata()
+
+
+def _from_heif(data: bytes) -> Metadata:
+    """A HEIC's profile, EXIF and XMP, as libheif reads them (the heif extra; none without it)."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return Metadata()
+    try:
+        info = pillow_heif.open_heif(data).info
+    except Exception:  # noqa: BLE001 - the decoder says what is wrong with the file, not this
+        return Metadata()
+    exif = info.get("exif") or b""
+    return Metadata(icc=info.get("icc_profile") or None,
+                    exif=_upright_exif(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif) if exif else None,
+                    xmp=info.get("xmp") or None)
 
 
 def _from_png(data: bytes) -> Metadata:

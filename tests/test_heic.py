@@ -71,3 +71,17 @@ def test_without_the_extra_the_error_names_it(tmp_path: Path) -> None:
         assert "needs the heif extra: pip install 'imgconv[heif]'" in proc.stderr
         assert len(proc.stderr.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.heic"]
+
+
+def test_a_phones_profile_and_exif_go_from_heic_to_jpeg(tmp_path: Path) -> None:
+    from PIL import Image, ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0110] = "Phone"
+    rgb = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    pillow_heif.from_bytes("RGB", (rgb.shape[1], rgb.shape[0]), rgb.tobytes()).save(
+        tmp_path / "in.heic", quality=90, icc_profile=profile, exif=exif.tobytes())
+    assert cli("sharpen", str(tmp_path / "in.heic"), "-o", str(tmp_path / "out.jpg")).returncode == 0
+    out = Image.open(tmp_path / "out.jpg")
+    assert out.info["icc_profile"] == profile and out.getexif()[0x0110] == "Phone"
