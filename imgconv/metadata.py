@@ -1,6 +1,7 @@
 """A photo's metadata carried from its file to the filtered one: ICC profile, EXIF, XMP, resolution.
 
-(PNG, JPEG and HEIC inputs, PNG and JPEG outputs, so far; other formats carry none yet.)
+(PNG, JPEG, HEIC and TIFF inputs, PNG, JPEG and TIFF outputs, so far: a TIFF carries the profile,
+XMP and resolution, not EXIF yet; other formats carry none yet.)
 
 Read from the input's PNG chunks or JPEG segments (no pixels are decoded), written into the
 encoded output's container without touching its pixels: JPEG segments (APP1 EXIF and XMP, APP2 ICC,
@@ -12,6 +13,7 @@ RGB profile is not given to a grey output, which could not use it.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -40,11 +42,34 @@ def read_metadata(data: bytes) -> Metadata:
             return _from_png(data)
         if data[:2] == b"\xff\xd8":
             return _from_jpeg(data)
+        if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            return _from_tiff(data)
         if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"):
             return _from_heif(data)
     except (struct.error, IndexError, ValueError, zlib.error):
         pass
     return Metadata()
+
+
+def _from_tiff(data: bytes) -> Metadata:
+    """A TIFF's profile (tag 34675), XMP (700) and resolution (282, 283, 296), read by
+    tifffile (the big extra; none without it). Its EXIF is not carried yet."""
+    try:
+        import tifffile
+    except ImportError:
+        return Metadata()
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            tags = {tag.code: tag.value for tag in tif.pages[0].tags}
+    except Exception:  # noqa: BLE001 - the decoder says what is wrong with the file, not this
+        return Metadata()
+    dpi = None
+    if 282 in tags and 283 in tags and int(tags.get(296, 2)) in (2, 3):
+        per = 1.0 if int(tags.get(296, 2)) == 2 else 2.54
+        x, y = (n / d if d else 0.0 for n, d in (tags[282], tags[283]))
+        dpi = (x * per, y * per) if x > 0 and y > 0 else None
+    return Metadata(icc=bytes(tags[34675]) if 34675 in tags else None,
+                    xmp=bytes(tags[700]) if 700 in tags else None, dpi=dpi)
 
 
 def _from_heif(data: bytes) -> Metadata:
@@ -144,7 +169,37 @@ def attach_metadata(encoded: bytes, fmt: str, metadata: Metadata, channels: int)
         return _jpeg(encoded, icc, metadata)
     if fmt == "png":
         return _png(encoded, icc, metadata)
+    if fmt == "tiff":
+        return _tiff(encoded, icc, metadata)
     return encoded
+
+
+def _tiff(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
+    """The TIFF rewritten by tifffile (the big extra; unchanged without it) with the profile,
+    XMP and resolution tags; its pixels, compression and predictor as they were."""
+    if not (icc or metadata.xmp or metadata.dpi):
+        return data
+    try:
+        import tifffile
+    except ImportError:
+        return data
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages[0]
+        pixels, how = page.asarray(), {
+            "compression": page.compression, "predictor": page.predictor, "photometric": page.photometric,
+            "planarconfig": page.planarconfig, "extrasamples": page.extrasamples or None,
+            "rowsperstrip": page.rowsperstrip,
+        }
+    extratags = []
+    if icc:
+        how["iccprofile"] = icc  # tag 34675
+    if metadata.xmp:
+        extratags.append((700, 1, len(metadata.xmp), metadata.xmp, True))  # XMP, BYTE
+    if metadata.dpi:
+        how.update(resolution=metadata.dpi, resolutionunit="INCH")
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pixels, extratags=extratags, metadata=None, **how)
+    return buffer.getvalue()
 
 
 def _segment(marker: int, payload: bytes) -> bytes:

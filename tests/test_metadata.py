@@ -79,3 +79,30 @@ def test_strip_drops_everything_and_grey_drops_an_rgb_profile(tmp_path: Path) ->
     assert cli("sharpen", str(tmp_path / "in.jpg"), "-o", str(tmp_path / "g.png"), "--gray").returncode == 0
     grey = Image.open(tmp_path / "g.png")
     assert grey.mode == "L" and "icc_profile" not in grey.info and grey.getexif()[0x0110] == "Camera X"
+
+
+@pytest.mark.parametrize("compression", [None, "zstd"])
+def test_a_tiff_output_carries_the_profile_xmp_and_resolution(tmp_path: Path, compression: str | None) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    _photo(tmp_path / "in.jpg")
+    extra = ["--compression", compression] if compression else []
+    assert cli("sharpen", str(tmp_path / "in.jpg"), "-o", str(tmp_path / "out.tif"), *extra).returncode == 0
+    out = Image.open(tmp_path / "out.tif")
+    assert out.info["icc_profile"] == PROFILE and _xmp(out) == XMP
+    assert tuple(round(v) for v in out.info["dpi"]) == (300, 300)
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:  # pixels and codec as without the tags
+        assert tif.pages[0].compression.name == ("ZSTD" if compression else "LZW")
+    plain = tmp_path / "plain.tif"
+    assert cli("sharpen", str(tmp_path / "in.jpg"), "-o", str(plain), "--strip", *extra).returncode == 0
+    assert np.array_equal(np.asarray(out), np.asarray(Image.open(plain)))
+    assert "icc_profile" not in Image.open(plain).info
+
+
+def test_a_tiff_inputs_profile_and_resolution_reach_a_jpeg(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb", iccprofile=PROFILE, resolution=(200, 200),
+                     resolutionunit="INCH")
+    assert cli("blur", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.jpg")).returncode == 0
+    out = Image.open(tmp_path / "out.jpg")
+    assert out.info["icc_profile"] == PROFILE and tuple(round(v) for v in out.info["dpi"]) == (200, 200)

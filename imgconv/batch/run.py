@@ -217,7 +217,7 @@ def run_job(
             _check_memory(data, job, settings)
             if quality is None and fmt.name == "jpg":  # a JPEG comes out at the quality it came in at
                 quality = getattr(read_header(data), "quality", None)
-            if not settings.strip and fmt.name in ("jpg", "png"):  # the profile, EXIF, XMP, resolution
+            if not settings.strip and fmt.name in ("jpg", "png", "tiff"):  # the profile, EXIF, XMP, resolution
                 metadata = read_metadata(data)
             image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
             del data
