@@ -10,9 +10,7 @@ Needs the ``big`` extra (``pip install 'imgconv[big]'``: ``tifffile``, ``zarr``,
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import logging
 import os
 import shutil
 import tempfile
@@ -23,6 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ._cpus import usable_cpus
+from ._quiet import tifffile_quiet
 from .dtypes import check_supported
 from .errors import ImageReadError, ImageWriteError, UsageError
 from .imageio import TIFF_COMPRESSIONS
@@ -61,16 +60,7 @@ def _modules():  # noqa: ANN202
     return tifffile, zarr
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """tifffile logs what it finds odd in a header to stderr; imgconv reports in one line."""
-    logger = logging.getLogger("tifffile")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+_quiet = tifffile_quiet  # tifffile logs what it finds odd; imgconv says one line
 
 
 def default_memory() -> int:

@@ -28,6 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ._cv import cv2, native_stderr_silenced
+from ._quiet import tifffile_quiet
 from .dtypes import DTYPE_NAMES, supported
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, UsageError
 from .formats import FORMAT_NAMES, FORMATS, TABLE, Format, format_for, sniff_format  # noqa: F401 - re-exported
@@ -261,6 +262,7 @@ def _heif_encode(image: np.ndarray, quality: int | None, name: str | os.PathLike
     return buffer.getvalue()
 
 
+@tifffile_quiet()
 def _tiff_by_tifffile(data: bytes) -> np.ndarray | None:
     """A TIFF decoded by tifffile (with imagecodecs' codecs), in OpenCV's BGR order; None
     without the ``big`` extra or where tifffile cannot decode it either."""

@@ -18,6 +18,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from ._quiet import tifffile_quiet
+
 __all__ = ["Metadata", "read_metadata", "attach_metadata"]
 
 
@@ -51,6 +53,7 @@ def read_metadata(data: bytes) -> Metadata:
     return Metadata()
 
 
+@tifffile_quiet()
 def _from_tiff(data: bytes) -> Metadata:
     """A TIFF's profile (tag 34675), XMP (700) and resolution (282, 283, 296), read by
     tifffile (the big extra; none without it). Its EXIF is not carried yet."""
@@ -174,6 +177,7 @@ def attach_metadata(encoded: bytes, fmt: str, metadata: Metadata, channels: int)
     return encoded
 
 
+@tifffile_quiet()
 def _tiff(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
     """The TIFF rewritten by tifffile (the big extra; unchanged without it) with the profile,
     XMP and resolution tags; its pixels, compression and predictor as they were."""

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 from ..errors import ImgconvError, UsageError
 from ..kernels import Kernel
 from ..options import FilterOptions
+from ..zarrs import is_zarr
 from .inputs import STDIO
 from .plan import Job
-from ..zarrs import is_zarr
 from .run import JobResult, JobSettings, Step, keeps_existing, run_job
 
 if TYPE_CHECKING:

@@ -16,11 +16,11 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from ..zarrs import is_zarr
 from ..errors import UsageError
 from ..formats import (
     IMAGE_EXTENSIONS,  # what a folder contributes (files named directly need none)
 )
+from ..zarrs import is_zarr
 
 STDIO = "-"
 """Standard input as an INPUT, standard output as an output."""

@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from ..zarrs import is_zarr
 from ..errors import UsageError
 from ..imageio import format_for
 from ..kernels import Kernel
+from ..zarrs import is_zarr
 from .inputs import STDIO, Source
 
 

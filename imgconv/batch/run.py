@@ -39,8 +39,8 @@ from ..imageio import (
     write_stdout,
 )
 from ..kernels import Kernel
-from ..options import FilterOptions, check_choice
 from ..metadata import attach_metadata, read_metadata
+from ..options import FilterOptions, check_choice
 from ..zarrs import is_zarr
 from .compare import compare_engines, finite_magnitude
 from .inputs import STDIO
