@@ -202,6 +202,7 @@ def run_on_client(
     pending = distributed.as_completed()
     submitted: dict = {}
     queue = collections.deque(jobs)
+    jobs_seen = list(queue)  # their output folders are swept of leftovers at the end
 
     def send(group: list[Job]) -> None:
         future = client.submit(_run_remote, group, kernels, options, remote, retries=retries, pure=False)
@@ -233,6 +234,7 @@ def run_on_client(
         if group:
             send(group)
 
+    started = time.time()
     try:
         yield from fill()
         while not pending.is_empty():
@@ -253,7 +255,21 @@ def run_on_client(
                 for job in group:
                     yield JobResult(job, "failed", ImgconvError(f"the cluster lost this job: {reason}", job.input))
             yield from fill()
+        _sweep_leftovers(jobs_seen, started)
     finally:
         if submitted:  # Ctrl-C or an abandoned generator: nothing more starts
             with contextlib.suppress(Exception):
                 client.cancel(list(submitted))
+
+
+def _sweep_leftovers(jobs: Iterable[Job], since: float) -> None:
+    """Remove the temporary files of this batch's writes that a worker killed mid-write left
+    in the output folders (Dask ran its job again elsewhere, under another temporary name).
+    Only after every job has finished, and only temporary files made since the batch began."""
+    for folder in {os.path.dirname(job.output) or "." for job in jobs if job.output != STDIO}:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if (entry.name.startswith(".imgconv-") and entry.name.endswith(".part")
+                        and entry.stat(follow_symlinks=False).st_mtime >= since - 1):
+                    with contextlib.suppress(OSError):
+                        os.remove(entry.path)
