@@ -416,7 +416,7 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
         image = np.dstack([image[:, :, 0]] * 3 + [image[:, :, 1]])
         channels = 4
     if image.dtype.name not in fmt.dtypes:
-        hint = "tiff" if image.dtype == np.float32 else "png or tiff"
+        hint = "tiff" if image.dtype.kind == "f" else "png or tiff"
         raise ImageWriteError(
             f"{fmt.name} cannot hold {image.dtype} samples; write {hint}, or choose --depth "
             f"{' or '.join(fmt.dtypes)}",

@@ -19,7 +19,7 @@ __all__ = ["FilterOptions", "MODES", "POSTS", "DEPTHS", "CHANNEL_ORDERS", "POST_
 
 MODES = ("correlate", "convolve")
 POSTS = ("clip", "abs", "shift", "stretch")
-DEPTHS = ("same", "uint8", "uint16", "float32")
+DEPTHS = ("same", "uint8", "uint16", "float32", "float64")
 CHANNEL_ORDERS = ("rgb", "bgr")
 
 POST_HELP = {

@@ -380,7 +380,7 @@ def test_divisor_applies_to_rounding_once():
 @pytest.mark.parametrize(
     "image, fragments",
     [
-        (np.zeros((4, 4), np.float64), ["float64", "uint8", "uint16", "float32"]),
+        (np.zeros((4, 4), np.float16), ["float16", "uint8", "uint16", "float32", "float64"]),
         (np.zeros((4, 4), np.int16), ["int16", "uint8"]),
         (np.zeros((4, 4), np.int32), ["int32"]),
         (np.zeros((4, 4), bool), ["bool"]),
@@ -392,7 +392,7 @@ def test_divisor_applies_to_rounding_once():
         (np.zeros((4, 0, 3), np.uint8), ["empty", "(4, 0, 3)"]),
         ([[1, 2], [3, 4]], ["numpy array", "list"]),
     ],
-    ids=["float64", "int16", "int32", "bool", "5-channels", "0-channels", "1-D", "4-D",
+    ids=["float16", "int16", "int32", "bool", "5-channels", "0-channels", "1-D", "4-D",
          "empty-rows", "empty-cols", "list"],
 )
 def test_rejected_images(image, fragments):
@@ -444,7 +444,7 @@ def test_float_images_accept_any_finite_border_value():
 
 @pytest.mark.parametrize(
     "option, value",
-    [("post", "saturate"), ("depth", "float64"), ("mode", "convolution"), ("engine", "torch"),
+    [("post", "saturate"), ("depth", "float16"), ("mode", "convolution"), ("engine", "torch"),
      ("channel_order", "rgba")],
 )
 def test_unknown_option_values_list_the_allowed_ones(option, value):

@@ -221,7 +221,8 @@ def test_write_does_not_modify_the_callers_array(tmp_path: Path) -> None:
         ("uint8", (4, 4), "x.ppm", "ppm"),
         ("uint16", (4, 4), "x.bmp", "bmp"),
         ("float32", (4, 4), "x.webp", "webp"),
-        ("float64", (4, 4), "x.tiff", "tiff"),
+        ("float64", (4, 4), "x.png", "png"),
+        ("float16", (4, 4), "x.tiff", "tiff"),
         ("int16", (4, 4), "x.png", "png"),
     ],
 )

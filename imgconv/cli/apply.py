@@ -79,8 +79,8 @@ def apply_command(
         "same",
         "--depth",
         metavar=_choices(DEPTHS),
-        help="Output sample type. uint8<->uint16 rescale the range; float32 keeps the input's units "
-        "(negatives included); float32 to an integer type saturates without rescaling.",
+        help="Output sample type. uint8<->uint16 rescale the range; float32 and float64 keep the "
+        "input's units (negatives included); float to an integer type saturates without rescaling.",
     ),
     gray: bool = typer.Option(False, "--gray", help="Convert colour to grey first (alpha kept)."),
     premultiply: bool = typer.Option(

@@ -15,9 +15,11 @@ from ..weights import integer_factors, integer_form, sum_reach
 __all__ = ["CV2_DFT_AREA", "DFT_ALLOWANCE", "exact_separable", "odd_denominator_separable"]
 
 # From how many kernel cells cv2.filter2D correlates through a DFT instead of direct sums,
-# for integer results, by image type (measured with OpenCV 5.0; 16-bit images: a float64
-# DFT). Its sums are then not exact, so no other route reproduces them bit for bit.
-CV2_DFT_AREA = {np.dtype(np.uint8): 130, np.dtype(np.float32): 130, np.dtype(np.uint16): 50}
+# for integer results, by image type (measured with OpenCV 5.0; 16-bit and float64 images:
+# a float64 DFT). Its sums are then not exact, so no other route reproduces them bit for
+# bit. Below it, a float64 image's sums are float64, from delta, in row-major order.
+CV2_DFT_AREA = {np.dtype(np.uint8): 130, np.dtype(np.float32): 130, np.dtype(np.uint16): 50,
+                np.dtype(np.float64): 50}
 
 _U = 2.0**-24  # float32's unit roundoff
 # filter2D's float32 DFT (from 130 cells on 8-bit results, 50 on others) has no error bound

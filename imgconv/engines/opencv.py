@@ -27,14 +27,15 @@ import functools
 import numpy as np
 
 from .._cv import cv2
-from ..dtypes import integer_max
+from ..dtypes import float_type, integer_max
 from ..weights import integer_form, sum_reach
 from .analysis import CV2_DFT_AREA, exact_separable, odd_denominator_separable
 from .base import NO_TILES, CorrelationSpec, RowTiles
 
 __all__ = ["OpenCVEngine"]
 
-_DEPTHS = {np.dtype(np.uint8): "CV_8U", np.dtype(np.uint16): "CV_16U", np.dtype(np.float32): "CV_32F"}
+_DEPTHS = {np.dtype(np.uint8): "CV_8U", np.dtype(np.uint16): "CV_16U", np.dtype(np.float32): "CV_32F",
+           np.dtype(np.float64): "CV_64F"}
 
 
 class OpenCVEngine:
@@ -53,7 +54,8 @@ class OpenCVEngine:
             values = self.correlate(image, spec, float_output=True)
             top = float(integer_max(image.dtype))
             return np.clip(np.rint(values), 0, top).astype(image.dtype)
-        ddepth = cv.CV_32F if float_output else getattr(cv, _DEPTHS[image.dtype])
+        # float results in float32; a float64 image's in float64 (its sums are float64 too)
+        ddepth = getattr(cv, _DEPTHS[float_type(image.dtype) if float_output else image.dtype])
         if not _needs_padding(spec):
             return self._filter(image, ddepth, kernel, spec, spec.border.opencv)
         top, bottom, left, right = spec.padding()
@@ -79,7 +81,7 @@ class OpenCVEngine:
         self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *, float_output: bool = False
     ) -> RowTiles:
         """filter2D's DFT (kernels of 130 cells and more on 8-bit results and float32 images,
-        50 on the others) goes through ``crossCorr``, which transforms the image in tiles
+        50 on the others, float64 ones included) goes through ``crossCorr``, which transforms the image in tiles
         of a height set by the kernel's alone (for images taller than a tile).
 
         >>> from imgconv.borders import get_border

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..borders import get_border
-from ..dtypes import dtype_of, white_level
+from ..dtypes import dtype_of, float_type, white_level
 from ..engines import CorrelationSpec, Engine, get_engine
 from ..errors import UsageError
 from ..geometry import Geometry
@@ -32,7 +32,8 @@ __all__ = ["Plan", "Call", "Explanation", "EngineCall"]
 @dataclass(frozen=True, eq=False)
 class Call:
     """One correlation a plan makes: of the whole colour array (``channel`` None) or of one
-    colour channel, with ``spec``, straight into the image's depth or in float32."""
+    colour channel, with ``spec``, straight into the image's depth or in float (float32, or
+    float64 for float64 images and outputs)."""
 
     label: str  # "" for a plan's only call; the colour channel's or the part's name
     spec: CorrelationSpec
@@ -97,7 +98,7 @@ class Shape:
     """How a kind of kernel filters: its calls, the array they read, and what is made of
     their results. The base is a plain kernel on the colour array."""
 
-    always_float = False  # the calls' results are merged in float32 whatever the options
+    always_float = False  # the calls' results are merged in float whatever the options
 
     def calls(self, plan: "Plan") -> list[Call]:
         return [Call("", plan.spec, plan.float_output)]
@@ -135,21 +136,23 @@ class Premultiplied(Shape):
 
     def source(self, plan: "Plan", colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
         assert alpha is not None
-        weight = alpha.astype(np.float32) / np.float32(white_level(colour.dtype))
-        premultiplied = colour.astype(np.float32) * (weight[:, :, None] if colour.ndim == 3 else weight)
-        return np.ascontiguousarray(np.dstack([premultiplied, alpha.astype(np.float32)]))
+        work = plan.work
+        weight = alpha.astype(work) / work.type(white_level(plan.source))
+        premultiplied = colour.astype(work) * (weight[:, :, None] if colour.ndim == 3 else weight)
+        return np.ascontiguousarray(np.dstack([premultiplied, alpha.astype(work)]))
 
     def source_like(self, plan: "Plan", colour: np.ndarray) -> tuple[tuple[int, ...], np.dtype]:
         channels = colour.shape[2] if colour.ndim == 3 else 1
-        return colour.shape[:2] + (channels + 1,), np.dtype(np.float32)
+        return colour.shape[:2] + (channels + 1,), plan.work
 
     def merge(self, plan: "Plan", results: list[np.ndarray], alpha: np.ndarray | None) -> np.ndarray:
         (filtered,) = results
-        top = np.float32(white_level(plan.source))
+        kind = plan.work.type
+        top = kind(white_level(plan.source))
         new_alpha = filtered[:, :, -1]
         covered = new_alpha > 0
-        scale = np.where(covered, top / np.where(covered, new_alpha, np.float32(1)), np.float32(0))
-        new_colour = filtered[:, :, :-1] * scale[:, :, None] + np.float32(plan.spec.delta)
+        scale = np.where(covered, top / np.where(covered, new_alpha, kind(1)), kind(0))
+        new_colour = filtered[:, :, :-1] * scale[:, :, None] + kind(plan.spec.delta)
         new_colour[~covered] = 0
         post = plan.options.post
         return np.dstack([finish(new_colour, plan.source, plan.target, post), finish(new_alpha, plan.source, plan.target, "clip")])
@@ -199,7 +202,7 @@ class PerChannel(Shape):
         out = np.dstack(results) if len(results) > 1 else results[0]
         if mix is not None:
             stacked = out if out.ndim == 3 else out[:, :, None]
-            out = np.tensordot(stacked, mix.T.astype(np.float32), axes=([2], [0])).astype(np.float32)
+            out = np.tensordot(stacked, mix.T.astype(plan.work), axes=([2], [0])).astype(plan.work)
             if out.shape[2] == 1:
                 out = out[:, :, 0]
         if not self.native(plan):
@@ -212,9 +215,9 @@ class PerChannel(Shape):
 
 
 class Combined(Shape):
-    """Each part correlated in float32 (border and geometry as the plan's), then merged
+    """Each part correlated in float (border and geometry as the plan's), then merged
     channel by channel: ``magnitude`` is ``sqrt(p1*p1 + p2*p2 + ...)``, ``max`` the
-    largest, ``sum`` the sum, all in float32."""
+    largest, ``sum`` the sum, all in float32 (float64 for float64 images and outputs)."""
 
     always_float = True
 
@@ -226,7 +229,7 @@ class Combined(Shape):
         combine = plan.kernel.combine
         merged = None
         for values in results:
-            values = values.astype(np.float32, copy=False)
+            values = values.astype(plan.work, copy=False)
             with np.errstate(over="ignore"):  # beyond float32: inf, as OpenCV's float sums give
                 if combine == "magnitude":
                     values = values * values
@@ -266,8 +269,13 @@ class Plan:
     shape: Shape
 
     @property
+    def work(self) -> np.dtype:
+        """The float type of float sums: float32, or float64 for float64 images and outputs."""
+        return float_type(self.image.dtype, self.target)
+
+    @property
     def float_output(self) -> bool:
-        """True when the engine's sums are taken in float32 and finished afterwards."""
+        """True when the engine's sums are taken in float and finished afterwards."""
         return self.shape.always_float or not (self.options.post == "clip" and self.target == self.source)
 
     def spec_of(self, kernel: Kernel) -> CorrelationSpec:
@@ -329,7 +337,7 @@ class Plan:
         if split_alpha(self.image)[1] is not None:
             extras.append("alpha premultiplied and filtered" if self.options.premultiply else "alpha kept")
         if self.float_output:
-            extras.append(f"float32, then post={self.options.post}, depth={self.target}")
+            extras.append(f"{self.work}, then post={self.options.post}, depth={self.target}")
         return Explanation(
             tuple((text, tuple(labels)) for text, labels in routes.items()),
             tuple(e for e in extras if e),
@@ -371,6 +379,8 @@ class Plan:
         border.check_value(options.border_value, source)
         if options.gray:
             image = to_gray(image, options.channel_order)
+        if target == np.float64 and image.dtype != np.float64:  # float64 sums, in the input's units
+            image = image.astype(np.float64)
         if options.mode == "convolve":
             kernel = kernel.flipped()
         shape = next(shape for kind, shape in _SHAPES if isinstance(kernel, kind))

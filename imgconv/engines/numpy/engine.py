@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..._cpus import usable_cpus
-from ...dtypes import DTYPE_NAMES, supported
+from ...dtypes import DTYPE_NAMES, float_type, supported
 from ..analysis import CV2_DFT_AREA
 from ..base import NO_TILES, CorrelationSpec, RowTiles
 from .fft import FFTRoute
@@ -85,10 +85,12 @@ class NumpyEngine:
         info = analyse(spec.kernel)
         args = (info, shape3, dtype, spec, float_output, self.threads or usable_cpus())
         # uint16 with a kernel whose float32 sums are not exact, in OpenCV's direct range:
-        # only replaying OpenCV's arithmetic agrees with it (docs/numpy-engine.md, "Exactness")
-        faithful = (
-            dtype == np.uint16 and not float_output and not exact_in_float32(info, dtype, spec)
-            and info.area < CV2_DFT_AREA[dtype]
+        # only replaying OpenCV's arithmetic agrees with it (docs/numpy-engine.md, "Exactness");
+        # float64 images there: OpenCV's float64 sums, in its order, are the result
+        direct = info.area < CV2_DFT_AREA[dtype]
+        faithful = direct and (
+            dtype == np.float64
+            or (dtype == np.uint16 and not float_output and not exact_in_float32(info, dtype, spec))
         )
         wanted = wanted or self.strategy
         if wanted == "shift" or (faithful and wanted is None):
@@ -168,10 +170,10 @@ class NumpyEngine:
 
     # -- running --
     def correlate(self, image: np.ndarray, spec: CorrelationSpec, *, float_output: bool) -> np.ndarray:
-        """Correlate ``image`` (H x W or H x W x C; uint8, uint16 or float32) with ``spec``.
+        """Correlate ``image`` (H x W or H x W x C; uint8, uint16, float32 or float64) with ``spec``.
 
-        Returns an array of the same shape: float32 when ``float_output``, else the
-        image's dtype, rounded half to even and saturated.
+        Returns an array of the same shape: float32 (float64 for a float64 image) when
+        ``float_output``, else the image's dtype, rounded half to even and saturated.
         """
         image = np.asarray(image)
         if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
@@ -181,7 +183,7 @@ class NumpyEngine:
             shape3 = (route.height, route.width, route.channels)
             route = ShiftRoute(route.info, shape3, image.dtype, spec, float_output, route.threads)
         image3 = image if image.ndim == 3 else image[:, :, None]
-        out_dtype = np.float32 if float_output else image.dtype
+        out_dtype = float_type(image.dtype) if float_output else image.dtype
         out = np.empty(image3.shape, out_dtype)
         height = image3.shape[0]
         if threads <= 1:

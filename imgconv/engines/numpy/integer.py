@@ -15,9 +15,9 @@ __all__ = ["ShiftRoute", "IntegerRoute"]
 
 
 class ShiftRoute(Route):
-    """Banded shift-and-add in float32 (float64 for uint16); ``faithful``: OpenCV's own
-    arithmetic on every pixel, for the uint16 calls whose roundings it decides
-    (``docs/numpy-engine.md``, "Exactness")."""
+    """Banded shift-and-add in float32 (float64 for uint16 and float64 images); ``faithful``:
+    OpenCV's own arithmetic on every pixel, for the uint16 calls whose roundings it decides
+    and float64 images below OpenCV's DFT size (``docs/numpy-engine.md``, "Exactness")."""
 
     name = "shift"
 
@@ -50,7 +50,9 @@ class ShiftRoute(Route):
         return self.band_cost(self.itemsize)
 
     def describe(self) -> str:
-        if self.faithful:
+        if self.faithful and self.dtype == np.float64:
+            how = f"{len(self.info.terms)} float64 multiply-adds (OpenCV's order)"
+        elif self.faithful:
             how = f"{len(self.info.terms)} float64 multiply-adds rounded to float32 (OpenCV's order)"
         else:
             how = f"{len(self.info.terms)} weights in {passes_text(ops(self.groups), self.work.name)}"
@@ -60,7 +62,7 @@ class ShiftRoute(Route):
         rows, kh, C, S = self.rows, self.kh, self.channels, self.padded_elems
         work = self.work
         flat, band = self.flat_band(work, rows)
-        acc = scratch("acc", rows * S, np.float32 if self.faithful else work)
+        acc = scratch("acc", rows * S, np.float32 if self.faithful and self.dtype != np.float64 else work)
         tmp = scratch("tmp", (rows + kh - 1) * S + (self.kw - 1) * C, work)  # a band: see Scaled
 
         def compute(r0: int, h: int, carried: int) -> None:
@@ -68,7 +70,13 @@ class ShiftRoute(Route):
             at = self.cell_at(size)
             view = functools.partial(at, flat)
             a, t = acc[:size], tmp[:size]
-            if self.faithful:
+            if self.faithful and a.dtype == t.dtype:  # a float64 image: OpenCV's float64 sums
+                np.multiply(view(self.info.terms[0][:2]), self.info.terms[0][2], out=t)
+                np.add(t, self.delta, out=a)
+                for dy, dx, w in self.info.terms[1:]:
+                    np.multiply(view((dy, dx)), w, out=t)
+                    np.add(a, t, out=a)
+            elif self.faithful:
                 first = True
                 for dy, dx, w in self.info.terms:
                     np.multiply(view((dy, dx)), w, out=t)

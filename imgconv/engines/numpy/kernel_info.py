@@ -82,7 +82,7 @@ def analyse(kernel: np.ndarray) -> KernelInfo:
 
 
 def float_work(dtype: np.dtype) -> type:
-    """The float type of the float routes: float64 for uint16 images, else float32.
+    """The float type of the float routes: float64 for uint16 and float64 images, else float32.
 
     Float32 sums of uint16 pixels are off by up to ~0.02 levels, enough to decide a few
     roundings in a thousand: in float64 the routes round the exact value, and the replay
@@ -91,7 +91,7 @@ def float_work(dtype: np.dtype) -> type:
     float32, as OpenCV's are from 50 cells on (its DFT of 16-bit images is float64);
     in float32 a zero-sum kernel's small results would carry errors of ~0.005.
     """
-    return np.float64 if dtype == np.uint16 else np.float32
+    return np.float64 if dtype in (np.uint16, np.float64) else np.float32
 
 
 def factor_error(info: KernelInfo, work: np.dtype) -> float:

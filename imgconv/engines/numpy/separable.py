@@ -28,6 +28,8 @@ class SeparableRoute(Route):
         """None when the route can run, else why not."""
         if info.factors is None:
             return "the kernel is not separable (rank 1)"
+        if dtype == np.float64:
+            return "float64 images are summed in float64 by the shift and fft routes"
         if dtype == np.uint16 and not float_output and not info.factors_exact:
             return "its 1-D factors give the kernel only to float32 precision, too coarse for uint16 results"
         return None
