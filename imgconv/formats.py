@@ -35,7 +35,8 @@ __all__ = [
 @dataclass(frozen=True)
 class Magic:
     """Bytes a file of a format starts with, and ``then`` at offset ``then_at`` when given
-    (WebP is a RIFF container: ``RIFF``, a size, then ``WEBP``)."""
+    (WebP is a RIFF container: ``RIFF``, a size, then ``WEBP``; HEIC and AVIF are ISO boxes:
+    a size, then ``ftyp`` and the brand)."""
 
     head: bytes
     then: bytes = b""
@@ -90,6 +91,11 @@ TABLE: dict[str, Format] = {
         # iPhones' photos: read and written by pillow-heif (the heif extra), not OpenCV
         Format("heic", "HEIC", (".heic", ".heif"), tuple(Magic(b"", b"ftyp" + brand, 4) for brand in _HEIC_BRANDS),
                _BYTE, (3, 4)),
+        # AV1 stills: read and written by OpenCV (libavif)
+        Format("avif", "AVIF", (".avif",), (Magic(b"", b"ftypavif", 4), Magic(b"", b"ftypavis", 4)), _BYTE, (1, 3, 4)),
+        # JPEG XL: read and written by pillow-jxl-plugin (the jxl extra): a bare codestream or an ISO box
+        Format("jxl", "JPEG XL", (".jxl",), (Magic(b"\xff\x0a"), Magic(b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
+               _BYTE, (1, 3, 4)),
         Format("bmp", "BMP", (".bmp",), (Magic(b"BM"),), _BYTE, (1, 3), input_extensions=(".dib",)),
         Format("webp", "WebP", (".webp",), (Magic(b"RIFF", b"WEBP", 8),), _BYTE, (1, 3, 4)),
         Format("pgm", "PGM", (".pgm", ".pbm"), (Magic(b"P2"), Magic(b"P5")), _WHOLE, (1,)),

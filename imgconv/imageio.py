@@ -31,8 +31,10 @@ from ._cv import cv2, native_stderr_silenced
 from ._quiet import tifffile_quiet
 from .dtypes import DTYPE_NAMES, supported
 from .errors import ImageReadError, ImageWriteError, OutputExistsError, UsageError
+from .encoding import TIFF_COMPRESSIONS, encode_image, plugin, swap_red_blue  # noqa: F401 - re-exported
 from .formats import FORMAT_NAMES, FORMATS, TABLE, Format, format_for, sniff_format  # noqa: F401 - re-exported
 from .headers import DEFAULT_MAX_PIXELS, png_damage, read_header
+from .metadata import Metadata, read_metadata
 
 __all__ = [
     "read_image",
@@ -131,9 +133,11 @@ def decode_image(
     reading = reading or ReadOptions()
     if not data:
         raise ImageReadError("empty file (0 bytes)", name)
-    if sniff_format(data) == "heic":
-        image = _heif_decode(data, name, reading.max_pixels)
-        return image if channel_order == "rgb" or image.ndim == 2 else _swap_red_blue(image)
+    kind = sniff_format(data)
+    if kind in ("heic", "jxl"):
+        image = _plugin_decode(data, kind, name, reading.max_pixels)
+        return image if channel_order == "rgb" or image.ndim == 2 else swap_red_blue(image)
+    avif_orientation = _avif_header(data, name, reading.max_pixels) if kind == "avif" else 1
     header = read_header(data)
     if header is not None:
         _check_header(header, name, reading.max_pixels)
@@ -166,10 +170,11 @@ def decode_image(
         )
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if reading.orient and header is not None and header.orientation != 1:
-        image = apply_orientation(image, header.orientation)
+    orientation = header.orientation if header is not None else avif_orientation
+    if reading.orient and orientation != 1:
+        image = apply_orientation(image, orientation)
     if channel_order == "rgb":
-        image = _swap_red_blue(image)
+        image = swap_red_blue(image)
     return image
 
 
@@ -224,42 +229,53 @@ def _damage(data: bytes) -> str | None:
     return None
 
 
-def _pillow_heif(name: str | os.PathLike | bytes | None, doing: str):  # noqa: ANN202 - the module
+def _plugin_decode(data: bytes, fmt: str, name: str | os.PathLike | bytes | None,
+                   max_pixels: int | None) -> np.ndarray:
+    """A HEIC/HEIF's primary picture (turned as its transforms say; by pillow-heif) or a JPEG
+    XL (by pillow-jxl-plugin), RGB(A), 8-bit; its size checked against ``max_pixels``
+    before it is decoded."""
+    module = plugin(fmt, name, "reading")
+    label = "HEIC" if fmt == "heic" else "JPEG XL"
     try:
-        import pillow_heif
-    except ImportError:
-        raise ImageReadError(f"{doing} HEIC needs the heif extra: pip install 'imgconv[heif]'", name) from None
-    return pillow_heif
+        if fmt == "heic":
+            opened = module.open_heif(data, convert_hdr_to_8bit=True)
+            frames = len(opened)
+        else:
+            from PIL import Image
 
-
-def _heif_decode(data: bytes, name: str | os.PathLike | bytes | None, max_pixels: int | None) -> np.ndarray:
-    """A HEIC/HEIF image's primary picture (RGB(A), turned as its transforms say), by
-    pillow-heif; its size checked against ``max_pixels`` before it is decoded."""
-    pillow_heif = _pillow_heif(name, "reading")
-    try:
-        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
-        width, height = heif.size
+            opened = Image.open(io.BytesIO(data), formats=["JXL"])
+            frames = getattr(opened, "n_frames", 1)
+        width, height = opened.size
         if max_pixels and width * height > max_pixels:
             raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
                                  f"{max_pixels:,} (--max-pixels); refused before decoding", name)
-        if len(heif) > 1:
-            raise ImageReadError(f"a HEIC holding {len(heif)} images; imgconv filters still images", name)
-        return np.ascontiguousarray(np.asarray(heif))
+        if frames > 1:
+            raise ImageReadError(f"a {label} holding {frames} images; imgconv filters still images", name)
+        if fmt == "jxl" and opened.mode not in ("L", "RGB", "RGBA"):
+            opened = opened.convert("RGBA" if "A" in opened.mode else "RGB")
+        return np.ascontiguousarray(np.asarray(opened))
     except ImageReadError:
         raise
-    except Exception as error:  # noqa: BLE001 - whatever a damaged file makes libheif say: one line
+    except Exception as error:  # noqa: BLE001 - whatever a damaged file makes the decoder say: one line
         reason = (str(error).splitlines() or [type(error).__name__])[0]
-        raise ImageReadError(f"cannot decode this HEIC: {reason}", name) from None
+        raise ImageReadError(f"cannot decode this {label}: {reason}", name) from None
 
 
-def _heif_encode(image: np.ndarray, quality: int | None, name: str | os.PathLike | None) -> bytes:
-    """``image`` (RGB(A) order) as a HEIC, by pillow-heif (x265)."""
-    pillow_heif = _pillow_heif(name, "writing")
-    mode = {3: "RGB", 4: "RGBA"}[image.shape[2]]
-    buffer = io.BytesIO()
-    pillow_heif.from_bytes(mode, (image.shape[1], image.shape[0]), np.ascontiguousarray(image).tobytes()).save(
-        buffer, quality=quality or DEFAULT_QUALITY)
-    return buffer.getvalue()
+def _avif_header(data: bytes, name, max_pixels: int | None) -> int:  # noqa: ANN001
+    """An AVIF's orientation (its ``irot`` and ``imir`` boxes, which OpenCV's decoder does not
+    apply, as Pillow reads them into an EXIF orientation); refused over ``max_pixels`` before
+    OpenCV decodes it."""
+    from PIL import Image
+
+    try:
+        opened = Image.open(io.BytesIO(data), formats=["AVIF"])
+        (width, height), orientation = opened.size, int(opened.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - OpenCV's decoder says what is wrong with the file
+        return 1
+    if max_pixels and width * height > max_pixels:
+        raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
+                             f"{max_pixels:,} (--max-pixels); refused before decoding", name)
+    return orientation if orientation in _ORIENT else 1
 
 
 @tifffile_quiet()
@@ -275,7 +291,7 @@ def _tiff_by_tifffile(data: bytes) -> np.ndarray | None:
     except Exception:  # noqa: BLE001 - the caller says why it cannot be decoded
         return None
     if image.ndim == 3 and image.shape[2] in (3, 4):
-        image = _swap_red_blue(image)
+        image = swap_red_blue(image)
     return np.ascontiguousarray(image)
 
 
@@ -329,7 +345,7 @@ def _decode_truncated(data: bytes, name) -> np.ndarray:  # noqa: ANN001
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
     if array.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"truncated {mode} image: not a mode imgconv decodes", name)
-    return _swap_red_blue(array)
+    return swap_red_blue(array)
 
 
 _ORIENT = {
@@ -356,8 +372,9 @@ def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def read_image(
-    source: str | os.PathLike | bytes, *, channel_order: str = "rgb", reading: ReadOptions | None = None
-) -> np.ndarray:
+    source: str | os.PathLike | bytes, *, channel_order: str = "rgb", reading: ReadOptions | None = None,
+    with_metadata: bool = False,
+) -> np.ndarray | tuple[np.ndarray, Metadata]:
     """Read an image file (or ``"-"`` for standard input) into a numpy array.
 
     Parameters
@@ -367,113 +384,22 @@ def read_image(
         Channel order of colour images; alpha stays last.
     reading : ReadOptions, optional
         The pixel limit, truncated files, EXIF orientation (see :func:`decode_image`).
+    with_metadata : bool
+        Return ``(pixels, metadata)``: the file's ICC profile, EXIF (its orientation set to
+        1 when the pixels were turned upright), XMP and resolution as a
+        :class:`~imgconv.metadata.Metadata`, for :func:`write_image`.
 
     Raises
     ------
     ImageReadError
         A missing, unreadable or undecodable file (exit code 1), naming the file.
     """
-    return decode_image(read_bytes(source), name=source, channel_order=channel_order, reading=reading)
-
-
-def _swap_red_blue(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        order = [2, 1, 0] + ([3] if image.shape[2] == 4 else [])
-        return np.ascontiguousarray(image[:, :, order])
-    return image
+    data = read_bytes(source)
+    image = decode_image(data, name=source, channel_order=channel_order, reading=reading)
+    return (image, read_metadata(data)) if with_metadata else image
 
 
 # -- writing ------------------------------------------------------------------------------
-TIFF_COMPRESSIONS = ("zstd", "deflate", "lzw", "none")
-"""How a TIFF may be compressed (``--compression``), all but none with the horizontal
-predictor (the floating-point one for float32 in OpenCV's). zstd is written by ``tifffile``
-(the ``big`` extra: OpenCV's libtiff has no zstd), the others by OpenCV."""
-
-_CV2_TIFF = {"none": (1, 1), "lzw": (5, 2), "deflate": (8, 2)}  # libtiff's codec and predictor
-
-
-DEFAULT_QUALITY = 92
-"""JPEG quality when neither ``--quality`` nor a JPEG input says (ImageMagick's default too)."""
-
-
-def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "rgb",
-                 name: str | os.PathLike | None = None, compression: str | None = None,
-                 quality: int | None = None) -> bytes:
-    """Encode an array as ``fmt`` (a :class:`Format` or a name such as ``"png"``).
-
-    A depth or channel count the format cannot hold is an :class:`ImageWriteError` (OpenCV
-    would silently drop it to 8 bits); gray+alpha is written as RGBA, since OpenCV's
-    encoders take 1, 3 or 4 channels. ``compression`` (TIFF only, one of
-    :data:`TIFF_COMPRESSIONS`): None keeps OpenCV's default (LZW). ``quality`` (1-100, JPEG
-    and WebP): None is :data:`DEFAULT_QUALITY` for JPEG and lossless for WebP.
-    """
-    if isinstance(fmt, str):
-        fmt = format_for(fmt)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels == 2:  # grey + alpha -> RGBA
-        image = np.dstack([image[:, :, 0]] * 3 + [image[:, :, 1]])
-        channels = 4
-    if image.dtype.name not in fmt.dtypes:
-        hint = "tiff" if image.dtype.kind == "f" else "png or tiff"
-        raise ImageWriteError(
-            f"{fmt.name} cannot hold {image.dtype} samples; write {hint}, or choose --depth "
-            f"{' or '.join(fmt.dtypes)}",
-            name,
-        )
-    if channels not in fmt.channels:
-        what = {1: "grey", 3: "colour without alpha", 4: "colour with alpha"}[channels]
-        raise ImageWriteError(
-            f"{fmt.name} cannot hold {what} images ({channels} channels); write png or tiff", name
-        )
-    params = list(fmt.encode_params)
-    if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
-        raise UsageError(f"--quality takes a whole number from 1 to 100, not {quality!r}")
-    if fmt.name == "jpg":  # optimised Huffman tables, as ImageMagick writes: 4% smaller, the same pixels
-        params += [cv2().IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY, cv2().IMWRITE_JPEG_OPTIMIZE, 1]
-    elif fmt.name == "heic":
-        if compression is not None:
-            raise ImageWriteError(f"--compression applies to TIFF outputs, not {fmt.label}", name)
-        return _heif_encode(image if channel_order == "rgb" else _swap_red_blue(image), quality, name)
-    elif quality is not None and fmt.name == "webp":
-        params += [cv2().IMWRITE_WEBP_QUALITY, quality]  # without it OpenCV writes WebP lossless
-    elif quality is not None:
-        raise ImageWriteError(f"--quality applies to JPEG, WebP and HEIC outputs, not {fmt.label}", name)
-    if compression is not None:
-        if fmt.name != "tiff":
-            raise ImageWriteError(f"--compression applies to TIFF outputs, not {fmt.label}", name)
-        if compression == "zstd":
-            return _tiff_zstd(image if channel_order == "rgb" else _swap_red_blue(image), name)
-        codec, predictor = _CV2_TIFF[compression]
-        cv = cv2()
-        params += [cv.IMWRITE_TIFF_COMPRESSION, codec, cv.IMWRITE_TIFF_PREDICTOR,
-                   3 if predictor == 2 and image.dtype == np.float32 else predictor]
-    if channel_order == "rgb":
-        image = _swap_red_blue(image)
-    try:
-        with native_stderr_silenced():
-            ok, buffer = cv2().imencode(fmt.extension, np.ascontiguousarray(image), params)
-    except cv2().error as error:
-        raise ImageWriteError(f"cannot encode as {fmt.name}: {str(error).strip().splitlines()[-1]}", name) from None
-    if not ok:
-        raise ImageWriteError(f"cannot encode as {fmt.name}", name)
-    return buffer.tobytes()
-
-
-def _tiff_zstd(image: np.ndarray, name: str | os.PathLike | None) -> bytes:
-    """A zstd-compressed TIFF of ``image`` (RGB order), written by tifffile."""
-    try:
-        import tifffile
-    except ImportError:
-        raise ImageWriteError("zstd TIFF needs tifffile and imagecodecs: pip install 'imgconv[big]'", name) from None
-    buffer = io.BytesIO()
-    colour = image.ndim == 3 and image.shape[2] in (3, 4)
-    tifffile.imwrite(buffer, image, compression="zstd", predictor=True, photometric="rgb" if colour else "minisblack",
-                     extrasamples=("unassalpha",) if colour and image.shape[2] == 4 else None)
-    return buffer.getvalue()
-
-
 def write_image(
     destination: str | os.PathLike,
     image: np.ndarray,
@@ -481,6 +407,9 @@ def write_image(
     format: str | None = None,
     overwrite: bool = False,
     channel_order: str = "rgb",
+    metadata: Metadata | None = None,
+    quality: int | None = None,
+    compression: str | None = None,
 ) -> None:
     """Write ``image`` to a file (or ``"-"``: standard output), atomically.
 
@@ -488,9 +417,12 @@ def write_image(
     file in the same folder, which is then renamed into place: a reader never sees a
     partial file and a failure leaves none behind. Without ``overwrite``, an existing
     ``destination`` (even a dangling symlink) is an :class:`OutputExistsError`.
+    ``metadata`` (from ``read_image(..., with_metadata=True)``), ``quality`` and
+    ``compression`` as for :func:`~imgconv.encoding.encode_image`.
     """
     fmt = format_for(format, path=destination)
-    data = encode_image(image, fmt, channel_order=channel_order, name=destination)
+    data = encode_image(image, fmt, channel_order=channel_order, name=destination, metadata=metadata,
+                        quality=quality, compression=compression)
     if destination == "-":
         write_stdout(data)
         return

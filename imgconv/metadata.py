@@ -1,12 +1,11 @@
 """A photo's metadata carried from its file to the filtered one: ICC profile, EXIF, XMP, resolution.
 
-(PNG, JPEG, HEIC and TIFF inputs, PNG, JPEG and TIFF outputs, so far: a TIFF carries the profile,
-XMP and resolution, not EXIF yet; other formats carry none yet.)
-
-Read from the input's PNG chunks or JPEG segments (no pixels are decoded), written into the
-encoded output's container without touching its pixels: JPEG segments (APP1 EXIF and XMP, APP2 ICC,
-the JFIF density) and PNG chunks (iCCP, eXIf, iTXt XMP, pHYs). Other output formats get
-none yet. EXIF comes out with its orientation set to 1 (imgconv turns the pixels upright
+Read (no pixels are decoded) from PNG chunks and JPEG segments here, from TIFF tags by
+tifffile, from HEIC by pillow-heif, from WebP, AVIF and JPEG XL by Pillow. Written into a
+JPEG, PNG or TIFF output's container here, without touching its pixels: JPEG segments (APP1
+EXIF and XMP, APP2 ICC, the JFIF density), PNG chunks (iCCP, eXIf, iTXt XMP, pHYs), TIFF
+tags (the profile, XMP and resolution; not EXIF yet). WebP, AVIF, HEIC and JPEG XL outputs
+get theirs from their encoders (:mod:`imgconv.encoding`); BMP and PNM hold none. EXIF comes out with its orientation set to 1 (imgconv turns the pixels upright
 when it reads them) and without its thumbnail (IFD1: a picture of the unfiltered image). An
 RGB profile is not given to a grey output, which could not use it.
 """
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 
 from ._quiet import tifffile_quiet
 
-__all__ = ["Metadata", "read_metadata", "attach_metadata"]
+__all__ = ["Metadata", "read_metadata", "attach_metadata", "profile_for"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,10 @@ def read_metadata(data: bytes) -> Metadata:
             return _from_tiff(data)
         if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"):
             return _from_heif(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP" or data[4:12] in (b"ftypavif", b"ftypavis"):
+            return _by_pillow(data, None)
+        if data[:2] == b"\xff\x0a" or data[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+            return _by_pillow(data, "pillow_jxl")
     except (struct.error, IndexError, ValueError, zlib.error):
         pass
     return Metadata()
@@ -73,6 +76,23 @@ def _from_tiff(data: bytes) -> Metadata:
         dpi = (x * per, y * per) if x > 0 and y > 0 else None
     return Metadata(icc=bytes(tags[34675]) if 34675 in tags else None,
                     xmp=bytes(tags[700]) if 700 in tags else None, dpi=dpi)
+
+
+def _by_pillow(data: bytes, plugin: str | None) -> Metadata:
+    """A WebP's, an AVIF's or (with ``plugin``, the jxl extra) a JPEG XL's profile, EXIF and
+    XMP, as Pillow reads them without decoding the pixels (none without the plugin)."""
+    from PIL import Image
+
+    try:
+        if plugin:
+            __import__(plugin)
+        info = Image.open(io.BytesIO(data)).info
+    except Exception:  # noqa: BLE001 - the decoder says what is wrong with the file, not this
+        return Metadata()
+    exif, xmp = info.get("exif") or b"", info.get("xmp") or None
+    return Metadata(icc=info.get("icc_profile") or None,
+                    exif=_upright_exif(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif) if exif else None,
+                    xmp=xmp.encode() if isinstance(xmp, str) else xmp)
 
 
 def _from_heif(data: bytes) -> Metadata:
@@ -162,12 +182,20 @@ def _upright_exif(tiff: bytes) -> bytes | None:
     return bytes(block)
 
 
-def attach_metadata(encoded: bytes, fmt: str, metadata: Metadata, channels: int) -> bytes:
-    """``encoded`` (a JPEG or PNG, as OpenCV wrote it) with ``metadata`` in its container;
-    other formats unchanged. ``channels``: the output's (an RGB profile skips grey)."""
+def profile_for(metadata: Metadata, channels: int) -> bytes | None:
+    """The ICC profile to give an output of ``channels`` channels: an RGB profile is not
+    given to a grey image, which could not use it."""
     icc = metadata.icc
     if icc is not None and channels < 3 and icc[16:20] == b"RGB ":
-        icc = None
+        return None
+    return icc
+
+
+def attach_metadata(encoded: bytes, fmt: str, metadata: Metadata, channels: int) -> bytes:
+    """``encoded`` (a JPEG, PNG or TIFF, as OpenCV or tifffile wrote it) with ``metadata`` in
+    its container; other formats unchanged (:mod:`imgconv.encoding` gives WebP, AVIF, HEIC
+    and JPEG XL theirs as it encodes). ``channels``: the output's."""
+    icc = profile_for(metadata, channels)
     if fmt == "jpg":
         return _jpeg(encoded, icc, metadata)
     if fmt == "png":

@@ -138,8 +138,10 @@ def test_compression_of_tiff_outputs_filtered_in_memory(tmp_path: Path) -> None:
             assert tif.pages[0].compression.name == codec and not tif.is_bigtiff, compression
             assert np.array_equal(tif.asarray(), expect), compression
     for args, code, words in (
-        (["-o", str(tmp_path / "x.png"), "--compression", "zstd"], 1, "applies to TIFF outputs, not PNG"),
-        (["-o", str(tmp_path / "y.tif"), "--compression", "jpeg"], 2, "expected one of: zstd, deflate, lzw, none"),
+        (["-o", str(tmp_path / "x.png"), "--compression", "zstd"], 1, "zstd is a TIFF method; a PNG takes a level, 0-9"),
+        (["-o", str(tmp_path / "y.tif"), "--compression", "9"], 1, "9 is a PNG level; a TIFF takes zstd, deflate, lzw, none"),
+        (["-o", str(tmp_path / "z.tif"), "--compression", "jpeg"], 2, "a TIFF method (zstd, deflate, lzw, none) or a PNG level (0-9)"),
+        (["-o", str(tmp_path / "w.jpg"), "--compression", "lzw"], 1, "applies to TIFF and PNG outputs, not JPEG"),
     ):
         proc = subprocess.run([sys.executable, "-m", "imgconv", "apply", "blur", str(source), *args],
                               capture_output=True, text=True, timeout=120)

@@ -716,7 +716,7 @@ def test_format_table_agrees_with_the_rest() -> None:
 
     # what a folder walk took before the table existed, written out by hand
     before = ".png .jpg .jpeg .jpe .jfif .tif .tiff .bmp .dib .webp .gif .pgm .ppm .pnm .pbm .pxm .sr .ras"
-    assert formats.IMAGE_EXTENSIONS == frozenset(before.split()) | {".heic", ".heif"}  # HEIC since issue 17
+    assert formats.IMAGE_EXTENSIONS == frozenset(before.split()) | {".heic", ".heif", ".avif", ".jxl"}  # issue 17
     assert batch.IMAGE_EXTENSIONS is formats.IMAGE_EXTENSIONS
     for fmt in formats.TABLE.values():
         assert set(fmt.dtypes) <= set(DTYPE_NAMES), fmt.name

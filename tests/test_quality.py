@@ -67,7 +67,7 @@ def test_webp_is_lossless_unless_a_quality_is_given(tmp_path: Path) -> None:
 
 def test_quality_where_it_does_not_apply(tmp_path: Path) -> None:
     proc = cli(str(SAMPLE), "-o", str(tmp_path / "out.png"), "--quality", "50")
-    assert proc.returncode == 1 and "--quality applies to JPEG, WebP and HEIC outputs, not PNG" in proc.stderr
+    assert proc.returncode == 1 and "--quality applies to JPEG, WebP, AVIF, HEIC and JPEG XL outputs, not PNG" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "out.png").exists()
     for bad in ("0", "101"):
         assert cli(str(SAMPLE), "-o", str(tmp_path / "out.jpg"), "--quality", bad).returncode == 2

@@ -27,8 +27,8 @@ from ..errors import (
     debugging,
 )
 from ..headers import DEFAULT_MAX_PIXELS, read_header
+from ..encoding import check_compression
 from ..imageio import (
-    TIFF_COMPRESSIONS,
     ReadOptions,
     decode_image,
     encode_image,
@@ -39,7 +39,7 @@ from ..imageio import (
     write_stdout,
 )
 from ..kernels import Kernel
-from ..metadata import attach_metadata, read_metadata
+from ..metadata import read_metadata
 from ..options import FilterOptions, check_choice
 from ..zarrs import is_zarr
 from .compare import compare_engines, finite_magnitude
@@ -64,12 +64,13 @@ class JobSettings:
     ``tolerance``); None compares nothing. ``reading`` sets the pixel limit and the
     truncated-file policy of the decoder. ``max_memory`` (bytes): a TIFF that decodes to
     more, written to a .tif, is filtered band by band (:mod:`imgconv.bigtiff`); None: never.
-    ``compression``: how TIFF outputs are compressed (:data:`imgconv.imageio.TIFF_COMPRESSIONS`;
-    None: zstd when streamed, OpenCV's LZW in memory). ``pyramid``: TIFF outputs are written
-    in bands with their reduced levels (:mod:`imgconv.pyramid`). ``quality`` (JPEG, WebP): None
-    keeps a JPEG input's own quality (estimated from its quantisation table, as ImageMagick
-    does), else 92 for JPEG and lossless for WebP. ``strip``: no metadata is carried from the
-    input to a JPEG or PNG output (:mod:`imgconv.metadata`).
+    ``compression``: how TIFF outputs are compressed (:data:`imgconv.encoding.TIFF_COMPRESSIONS`;
+    None: zstd when streamed, OpenCV's LZW in memory), or a PNG level (0-9; None: OpenCV's 1). ``pyramid``: TIFF outputs are written
+    in bands with their reduced levels (:mod:`imgconv.pyramid`). ``quality`` (JPEG, WebP, AVIF,
+    HEIC, JPEG XL): None keeps a JPEG input's own quality (estimated from its quantisation
+    table, as ImageMagick does), else :data:`imgconv.encoding.DEFAULT_QUALITY` (WebP:
+    lossless). ``strip``: no metadata is carried from the input to the output
+    (:mod:`imgconv.metadata`).
     Picklable: it travels to worker processes with each group of jobs.
     """
 
@@ -91,7 +92,7 @@ class JobSettings:
         if self.compare_with is not None:
             check_choice("engine", self.compare_with, ENGINE_NAMES)
         if self.compression is not None:
-            check_choice("compression", self.compression, TIFF_COMPRESSIONS)
+            check_compression(self.compression)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def run_job(
             _check_memory(data, job, settings)
             if quality is None and fmt.name == "jpg":  # a JPEG comes out at the quality it came in at
                 quality = getattr(read_header(data), "quality", None)
-            if not settings.strip and fmt.name in ("jpg", "png", "tiff"):  # the profile, EXIF, XMP, resolution
+            if not settings.strip:  # the profile, EXIF, XMP, resolution, where the output holds them
                 metadata = read_metadata(data)
             image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)
             del data
@@ -245,10 +246,7 @@ def run_job(
             comparison = compare_engines(image, theirs, settings.tolerance, scale, engines=(options.engine, other.engine))
             del theirs
         encoded = encode_image(image, fmt, channel_order=_ORDER, name=job.input if to_stdout else job.output,
-                               compression=settings.compression, quality=quality)
-        if metadata:
-            channels = 1 if image.ndim == 2 else image.shape[2]
-            encoded = attach_metadata(encoded, fmt.name, metadata, 4 if channels == 2 else channels)
+                               compression=settings.compression, quality=quality, metadata=metadata)
         if to_stdout:
             write_stdout(encoded)
         else:

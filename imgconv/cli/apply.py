@@ -136,11 +136,12 @@ def apply_command(
     compression: Optional[str] = typer.Option(
         None, "--compression", metavar="METHOD",
         help="How TIFF outputs are compressed: zstd, deflate, lzw or none (default: zstd for an image "
-        "filtered in bands, else LZW).",
+        "filtered in bands, else LZW); for PNG outputs the zlib level, 0-9 (default 1).",
     ),
     quality: Optional[int] = typer.Option(
         None, "--quality", metavar="Q", min=1, max=100,
-        help="JPEG and WebP quality, 1-100 (default: a JPEG input's own quality, else 92; WebP lossless).",
+        help="JPEG, WebP, AVIF, HEIC and JPEG XL quality, 1-100 (default: a JPEG input's own quality, "
+        "else 92; AVIF 60, JPEG XL 90; WebP lossless).",
     ),
     strip: bool = typer.Option(
         False, "--strip", help="Carry no metadata (ICC profile, EXIF, XMP, resolution) from the input to the output.",
