@@ -17,9 +17,10 @@ __all__ = ["apply_files", "plan_files"]
 
 
 def plan_files(kernel: Any, inputs: Sequence[str], output: str | None, *, recursive: bool = False,
-               pattern: str | None = None) -> tuple[list[Kernel], list]:
+               pattern: str | None = None, output_format: str | None = None) -> tuple[list[Kernel], list]:
     """The kernel chain and the jobs of ``imgconv apply KERNEL INPUTS... -o OUTPUT``: a spec
-    (``blur+sharpen``), a :class:`Kernel` or a list of them; outputs named by the chain's tags."""
+    (``blur+sharpen``), a :class:`Kernel` or a list of them; outputs named by the chain's tags
+    (and ending in ``output_format``'s extension, when given)."""
     if isinstance(kernel, str):
         chain = load_kernel_chain(kernel)
     elif isinstance(kernel, Kernel):
@@ -27,7 +28,8 @@ def plan_files(kernel: Any, inputs: Sequence[str], output: str | None, *, recurs
     else:
         chain = list(kernel)
     tag = "+".join(k.tag for k in chain)
-    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag, several=len(inputs) > 1)
+    jobs = plan_jobs(find_inputs(inputs, recursive=recursive, pattern=pattern), output, tag, several=len(inputs) > 1,
+                     output_format=output_format)
     return chain, jobs
 
 
@@ -59,6 +61,7 @@ def apply_files(
     """
     filtering = FilterOptions(**options)
     names = [inputs] if isinstance(inputs, str) else list(inputs)
-    chain, jobs = plan_files(kernel, names, output, recursive=recursive, pattern=pattern)
+    chain, jobs = plan_files(kernel, names, output, recursive=recursive, pattern=pattern,
+                             output_format=settings.output_format)
     results = run_jobs(jobs, chain, filtering, settings, workers=workers, client=client)
     return [result.record(filtering.engine) for result in results]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ..errors import UsageError
-from ..imageio import format_for
+from ..imageio import Format, format_for
 from ..kernels import Kernel
 from ..zarrs import is_zarr
 from .inputs import STDIO, Source
@@ -57,7 +57,8 @@ def writable_name(path: str) -> str:
     return path
 
 
-def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, several: bool = False) -> list[Job]:
+def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, several: bool = False,
+              output_format: str | None = None) -> list[Job]:
     """Pair every source with its output path.
 
     * one file named directly: ``output`` is the file to write (``-``: standard output;
@@ -66,26 +67,56 @@ def plan_jobs(sources: Sequence[Source], output: str | None, tag: str, *, severa
     * several files, or any from a folder: ``output`` is a folder (created if missing) in
       which the input tree is mirrored and files keep their names; without ``-o`` each
       output goes beside its input with the tag.
+
+    With ``output_format`` (``--format``) the names made from input names end in that
+    format's extension (``photo.png`` -> ``photo.jpg``); inputs that would then share a
+    name (``a.png`` and ``a.tif``) keep theirs in front of it (``a.png.jpg``, ``a.tif.jpg``).
     """
+    fmt = None if output_format is None else format_for(output_format)
     batch = several or len(sources) != 1 or sources[0].from_folder  # several: INPUT... named more than one
     if not batch:
-        source = sources[0]
-        if output is None:
-            return [Job(source.path, STDIO if source.path == STDIO else default_output(source.path, tag))]
-        if output != STDIO and os.path.isdir(output) and not is_zarr(output) and source.path != STDIO:
-            return [Job(source.path, writable_name(os.path.join(output, source.relative)))]
-        return [Job(source.path, output)]
+        return _with_extension(_plan_one(sources[0], output, tag), output, fmt)
     if not sources:
         return []
     if output is None:
-        return _not_own_outputs([Job(s.path, default_output(s.path, tag), skip=s.skip) for s in sources], sources)
+        jobs = [Job(s.path, default_output(s.path, tag), skip=s.skip) for s in sources]
+        return _not_own_outputs(_with_extension(jobs, output, fmt), sources)
     if output == STDIO:
         raise UsageError("several inputs cannot all go to standard output; give -o FOLDER")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError("several inputs need -o to be a folder, and this is a file", output)
     jobs = [Job(s.path, writable_name(os.path.join(output, s.relative)), make_folders=True, skip=s.skip)
             for s in sources]
-    return _not_own_outputs(jobs, sources, folder=output)
+    return _not_own_outputs(_with_extension(jobs, output, fmt), sources, folder=output)
+
+
+def _plan_one(source: Source, output: str | None, tag: str) -> list[Job]:
+    """The job of one file named directly."""
+    if output is None:
+        return [Job(source.path, STDIO if source.path == STDIO else default_output(source.path, tag))]
+    if output != STDIO and os.path.isdir(output) and not is_zarr(output) and source.path != STDIO:
+        return [Job(source.path, writable_name(os.path.join(output, source.relative)))]
+    return [Job(source.path, output)]
+
+
+def _with_extension(jobs: list[Job], output: str | None, fmt: Format | None) -> list[Job]:
+    """``jobs`` whose outputs were named after their inputs, renamed to end in ``fmt``'s extension."""
+    if fmt is None:
+        return jobs
+    extension = fmt.extension
+    named = [job for job in jobs if job.output not in (output, STDIO) and not is_zarr(job.output)]
+    roots = {}
+    for job in named:
+        root, ext = os.path.splitext(job.output)
+        roots.setdefault(os.path.normcase(root), set()).add(ext.lower())
+    renamed = {}
+    for job in named:
+        root, ext = os.path.splitext(job.output)
+        if ext.lower() in fmt.extensions:
+            continue
+        shared = len(roots[os.path.normcase(root)]) > 1
+        renamed[id(job)] = (job.output if shared else root) + extension
+    return [replace(job, output=renamed[id(job)]) if id(job) in renamed else job for job in jobs]
 
 
 def _not_own_outputs(jobs: list[Job], sources: Sequence[Source], folder: str | None = None) -> list[Job]:

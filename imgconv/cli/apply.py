@@ -187,7 +187,7 @@ def apply_command(
         from ..imageio import format_for
 
         format_for(fmt)  # an unknown format is a usage error before any work
-    chain, jobs = plan_files(kernel, inputs, output, recursive=recursive, pattern=pattern)
+    chain, jobs = plan_files(kernel, inputs, output, recursive=recursive, pattern=pattern, output_format=fmt)
     to_stdout = any(job.output == STDIO for job in jobs)
     if report == STDIO and to_stdout:
         raise UsageError("--report - and -o - would both write to standard output; give --report FILE.json")
