@@ -25,6 +25,7 @@ from ._quiet import tifffile_quiet
 from .dtypes import check_supported
 from .errors import ImageReadError, ImageWriteError, UsageError
 from .imageio import TIFF_COMPRESSIONS
+from .metadata import Metadata, profile_for, read_tiff_metadata, tiff_tags
 from .options import FilterOptions, check_choice
 from .pyramid import Pyramid
 from .streaming import Stream, regroup
@@ -122,6 +123,7 @@ def filter_tiff(
     compression: str = DEFAULT_COMPRESSION,
     overwrite: bool = False,
     pyramid: bool = False,
+    strip: bool = False,
 ) -> dict:
     """Filter the TIFF or Zarr image ``source`` into a tiled BigTIFF or a Zarr ``target``
     (a ``.zarr`` name), band by band.
@@ -134,7 +136,8 @@ def filter_tiff(
     temporary name and renamed when whole; an existing target is replaced only with
     ``overwrite``, never the source. Returns what was done: ``shape``, ``dtype``,
     ``band_rows``, ``bands``, ``explanations``, ``levels``. ``pyramid``: a TIFF also gets
-    its reduced levels (:mod:`imgconv.pyramid`) as SubIFDs of its first page.
+    its reduced levels (:mod:`imgconv.pyramid`) as SubIFDs of its first page, and (unless
+    ``strip``) a TIFF source's ICC profile, XMP and resolution.
     """
     source, target = os.fspath(source), os.fspath(target)
     check_compression(compression)
@@ -166,13 +169,18 @@ def filter_tiff(
     blocks = itertools.chain([(first_y, first)], bands)
     if levels is not None:  # the reduced levels are built as the rows go by
         blocks = ((y, levels.add(rows) or rows) for y, rows in blocks)
+    colour = first.ndim == 3 and first.shape[2] in (3, 4)
     how = dict(dtype=first.dtype, tile=(tile, tile), maxworkers=usable_cpus(),
                buffersize=max(tile * first[:1].nbytes, memory // 8),  # tiles compressed at a time (tifffile: 512 MiB)
-               photometric="rgb" if first.ndim == 3 and first.shape[2] in (3, 4) else "minisblack",
+               photometric="rgb" if colour else "minisblack",
+               extrasamples=("unassalpha",) if colour and first.shape[2] == 4 else None,
                **_COMPRESSION_ARGS[compression])
+    metadata = Metadata() if strip or is_zarr(source) else read_tiff_metadata(source)
+    tags = tiff_tags(metadata, profile_for(metadata, first.shape[2] if first.ndim == 3 else 1))
     try:
         with tifffile.TiffWriter(temporary, bigtiff=True) as tif:
-            tif.write(_tiles(blocks, tile), shape=shape, subifds=len(levels.shapes) if levels else None, **how)
+            tif.write(_tiles(blocks, tile), shape=shape, subifds=len(levels.shapes) if levels else None, **how,
+                      **tags)
             if levels is not None:  # as SubIFDs of the first page, as OME-TIFF and vips --subifd write them
                 levels.finish()
                 for level_shape, tiles in levels.levels():

@@ -107,8 +107,10 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
     rgb = image if channel_order == "rgb" else swap_red_blue(image)
     if fmt.name in _PLUGINS:
         return _by_plugin(rgb, fmt.name, quality or DEFAULT_QUALITY[fmt.name], metadata, channels, name)
-    if compression == "zstd":
-        return attach_metadata(_tiff_zstd(rgb, name), "tiff", metadata, channels)
+    if fmt.name == "tiff" and (compression == "zstd" or (channels == 4 and _has_tifffile())):
+        # zstd, which OpenCV's libtiff lacks; alpha, which OpenCV writes without ExtraSamples
+        # (other readers then see a fourth channel of unknown meaning)
+        return attach_metadata(_tiff_by_tifffile(rgb, compression or "lzw", name), "tiff", metadata, channels)
     params = list(fmt.encode_params) + _params(fmt.name, image.dtype, compression, quality)
     bgr = swap_red_blue(rgb)
     cv = cv2()
@@ -208,14 +210,29 @@ def _by_plugin(image: np.ndarray, fmt: str, quality: int, metadata: Metadata, ch
     return buffer.getvalue()
 
 
-def _tiff_zstd(image: np.ndarray, name: str | os.PathLike | None) -> bytes:
-    """A zstd-compressed TIFF of ``image`` (RGB order), written by tifffile."""
+def _has_tifffile() -> bool:
+    try:
+        import tifffile  # noqa: F401
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_TIFFFILE = {"zstd": "zstd", "deflate": "adobe_deflate", "lzw": "lzw", "none": None}
+
+
+def _tiff_by_tifffile(image: np.ndarray, compression: str, name: str | os.PathLike | None) -> bytes:
+    """A TIFF of ``image`` (RGB order) written by tifffile, compressed as ``compression``
+    with the predictor (but ``none``), alpha marked unassociated (ExtraSamples 2)."""
     try:
         import tifffile
     except ImportError:
         raise ImageWriteError("zstd TIFF needs tifffile and imagecodecs: pip install 'imgconv[big]'", name) from None
     buffer = io.BytesIO()
     colour = image.ndim == 3 and image.shape[2] in (3, 4)
-    tifffile.imwrite(buffer, image, compression="zstd", predictor=True, photometric="rgb" if colour else "minisblack",
+    codec = _TIFFFILE[compression]
+    tifffile.imwrite(buffer, image, compression=codec, predictor=codec is not None,
+                     photometric="rgb" if colour else "minisblack",
                      extrasamples=("unassalpha",) if colour and image.shape[2] == 4 else None)
     return buffer.getvalue()

@@ -65,6 +65,7 @@ class Header:
     samples: int | None = None  # values a pixel, where the header says (PNG, JPEG)
     bits: int | None = None  # bits a value, likewise
     quality: int | None = None  # a JPEG's estimated quality (from its luminance quantisation table)
+    straight_alpha: bool = False  # a TIFF's alpha is unassociated (ExtraSamples 2), which OpenCV premultiplies
 
     @property
     def pixels(self) -> int:
@@ -365,6 +366,7 @@ def _tiff_file(data: bytes) -> Header:
         cmyk=tags.get(262) == 5,  # PhotometricInterpretation: separated (CMYK)
         samples=tags.get(277, 1),
         bits=tags.get(258, 1),
+        straight_alpha=2 in (extra if isinstance(extra := tags.get(338, ()), (tuple, list)) else (extra,)),
     )
 
 

@@ -146,6 +146,8 @@ def decode_image(
         if not damage.startswith("truncated"):  # a bad CRC found on the way: no option helps
             raise ImageReadError(damage, name)
         image = _truncated(data, damage, name, reading.allow_truncated)
+    elif header is not None and header.straight_alpha and (image := _tiff_by_tifffile(data)) is not None:
+        pass  # OpenCV would premultiply the colour by the alpha
     else:
         cv = cv2()
         try:

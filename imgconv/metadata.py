@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ._quiet import tifffile_quiet
 
-__all__ = ["Metadata", "read_metadata", "attach_metadata", "profile_for"]
+__all__ = ["Metadata", "read_metadata", "read_tiff_metadata", "tiff_tags", "attach_metadata", "profile_for"]
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,16 @@ def read_metadata(data: bytes) -> Metadata:
 
 
 @tifffile_quiet()
-def _from_tiff(data: bytes) -> Metadata:
+def _from_tiff(data: "bytes | str") -> Metadata:
     """A TIFF's profile (tag 34675), XMP (700) and resolution (282, 283, 296), read by
-    tifffile (the big extra; none without it). Its EXIF is not carried yet."""
+    tifffile (the big extra; none without it) from its bytes or its path (only the tags are
+    read). Its EXIF is not carried yet."""
     try:
         import tifffile
     except ImportError:
         return Metadata()
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with tifffile.TiffFile(io.BytesIO(data) if isinstance(data, bytes) else data) as tif:
             tags = {tag.code: tag.value for tag in tif.pages[0].tags}
     except Exception:  # noqa: BLE001 - the decoder says what is wrong with the file, not this
         return Metadata()
@@ -222,16 +223,24 @@ def _tiff(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
             "planarconfig": page.planarconfig, "extrasamples": page.extrasamples or None,
             "rowsperstrip": page.rowsperstrip,
         }
-    extratags = []
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pixels, metadata=None, **how, **tiff_tags(metadata, icc))
+    return buffer.getvalue()
+
+
+def tiff_tags(metadata: Metadata, icc: bytes | None) -> dict:
+    """``tifffile.imwrite``'s arguments for the profile, XMP and resolution tags."""
+    how: dict = {"extratags": [(700, 1, len(metadata.xmp), metadata.xmp, True)] if metadata.xmp else []}  # XMP, BYTE
     if icc:
         how["iccprofile"] = icc  # tag 34675
-    if metadata.xmp:
-        extratags.append((700, 1, len(metadata.xmp), metadata.xmp, True))  # XMP, BYTE
     if metadata.dpi:
         how.update(resolution=metadata.dpi, resolutionunit="INCH")
-    buffer = io.BytesIO()
-    tifffile.imwrite(buffer, pixels, extratags=extratags, metadata=None, **how)
-    return buffer.getvalue()
+    return how
+
+
+def read_tiff_metadata(path: str) -> Metadata:
+    """The metadata of the TIFF at ``path``, its tags read without its pixels."""
+    return _from_tiff(path)
 
 
 def _segment(marker: int, payload: bytes) -> bytes:

@@ -215,3 +215,35 @@ def test_a_batch_with_format_names_its_outputs_with_that_formats_extension(tmp_p
     assert proc.returncode == 0 and Image.open(folder / "a.blur.webp").format == "WEBP"
     proc = cli("blur", str(folder / "a.png"), "-o", str(tmp_path / "named.png"), "--format", "webp")
     assert proc.returncode == 0 and Image.open(tmp_path / "named.png").format == "WEBP"  # a name given is kept
+
+
+def test_an_rgba_tiff_keeps_straight_alpha_in_and_out(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    rgba = np.random.default_rng(5).integers(0, 256, (40, 30, 4), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "in.tif", rgba, photometric="rgb", extrasamples=("unassalpha",))
+    # OpenCV's decoder would hand back colour times alpha / 255
+    assert np.array_equal(imgconv.read_image(tmp_path / "in.tif"), rgba)
+    proc = cli("identity", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"))
+    assert proc.returncode == 0, proc.stderr
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:  # the alpha marked as such for other readers
+        assert tif.pages[0].extrasamples == (2,) and np.array_equal(tif.asarray(), rgba)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.tif")), rgba)
+
+
+def test_a_streamed_tiff_carries_the_profile_xmp_and_resolution(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    image = np.random.default_rng(6).integers(0, 256, (700, 500, 3), dtype=np.uint8)  # 1 MiB
+    tifffile.imwrite(tmp_path / "in.tif", image, photometric="rgb", iccprofile=P3, resolution=(300, 300),
+                     resolutionunit="INCH", extratags=[(700, 1, len(XMP), XMP, True)])
+    for name, extra in (("kept.tif", []), ("stripped.tif", ["--strip"])):
+        proc = cli("blur", str(tmp_path / "in.tif"), "-o", str(tmp_path / name), "--max-memory", "512K",
+                   "--explain", "--overwrite", *extra)
+        assert proc.returncode == 0 and "streamed in bands" in proc.stdout + proc.stderr, proc.stderr
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            page = tif.pages[0]
+            assert page.is_tiled and np.array_equal(tif.asarray(), imgconv.apply(image, "blur"))
+            tags = {tag.code: tag.value for tag in page.tags}
+        if extra:
+            assert 34675 not in tags and 700 not in tags
+        else:
+            assert tags[34675] == P3 and tags[700] == XMP and tags[282] == (300, 1) and tags[296] == 2

@@ -304,7 +304,7 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
         _make_folder(os.path.dirname(job.output), job.output)
     # what may be replaced was decided by keeps_existing
     return filter_tiff(job.input, job.output, chain, options, memory=memory, overwrite=True,
-                       compression=settings.compression or "zstd", pyramid=settings.pyramid)
+                       compression=settings.compression or "zstd", pyramid=settings.pyramid, strip=settings.strip)
 
 
 def decoded_bytes_of(path: str) -> int | None:
