@@ -11,8 +11,10 @@ Who encodes what:
 * Pillow plugins, optional extras: HEIC by ``pillow-heif`` (``heif``), JPEG XL by
   ``pillow-jxl-plugin`` (``jxl``); a missing extra is one line naming it.
 
-Defaults (no ``--quality``): JPEG 92 (ImageMagick's), HEIC 92, AVIF 60 (avifenc's), JPEG
-XL 90 (cjxl's distance 1), WebP lossless. PNG at zlib level 1, OpenCV's (``--compression 0-9``).
+Defaults (no ``--quality``), those of each format's own encoder tool, which ImageMagick and
+libvips use too: JPEG 92 (ImageMagick's; the batch keeps a JPEG input's own quality), WebP
+75 (cwebp; lossless for a lossless WebP input), AVIF 60 (avifenc), HEIC 50 (libheif),
+JPEG XL 90 (cjxl's distance 1). PNG at zlib level 1, OpenCV's (``--compression 0-9``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .errors import ImageReadError, ImageWriteError, UsageError
 from .formats import Format, format_for
 from .metadata import Metadata, attach_metadata, profile_for
 
-__all__ = ["encode_image", "TIFF_COMPRESSIONS", "PNG_LEVELS", "COMPRESSIONS", "DEFAULT_QUALITY", "QUALITY_FORMATS",
+__all__ = ["encode_image", "TIFF_COMPRESSIONS", "PNG_LEVELS", "COMPRESSIONS", "DEFAULT_QUALITY", "QUALITY_FORMATS", "LOSSLESS",
            "check_compression", "plugin", "swap_red_blue"]
 
 TIFF_COMPRESSIONS = ("zstd", "deflate", "lzw", "none")
@@ -44,8 +46,11 @@ COMPRESSIONS = TIFF_COMPRESSIONS + PNG_LEVELS
 
 _CV2_TIFF = {"none": (1, 1), "lzw": (5, 2), "deflate": (8, 2)}  # libtiff's codec and predictor
 
-DEFAULT_QUALITY = {"jpg": 92, "heic": 92, "avif": 60, "jxl": 90}
-"""The quality when neither ``--quality`` nor a JPEG input says (WebP: lossless)."""
+DEFAULT_QUALITY = {"jpg": 92, "webp": 75, "avif": 60, "heic": 50, "jxl": 90}
+"""The quality when neither ``--quality`` nor a JPEG input says."""
+
+LOSSLESS = 101
+"""``quality=LOSSLESS``: a lossless WebP (OpenCV's own convention: above 100)."""
 
 QUALITY_FORMATS = ("jpg", "webp", "avif", "heic", "jxl")
 """The formats ``--quality`` applies to."""
@@ -89,8 +94,8 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
     would silently drop it to 8 bits); gray+alpha is written as RGBA, since OpenCV's
     encoders take 1, 3 or 4 channels. ``compression``: a TIFF method
     (:data:`TIFF_COMPRESSIONS`; None: OpenCV's LZW) or a PNG level (:data:`PNG_LEVELS`).
-    ``quality`` (1-100, :data:`QUALITY_FORMATS`): None is :data:`DEFAULT_QUALITY`, lossless
-    for WebP. ``metadata``: the ICC profile, EXIF, XMP and resolution to write with it,
+    ``quality`` (1-100, :data:`QUALITY_FORMATS`; WebP also :data:`LOSSLESS`): None is
+    :data:`DEFAULT_QUALITY`. ``metadata``: the ICC profile, EXIF, XMP and resolution to write with it,
     where the format holds them (an RGB profile is not given to a grey image).
     """
     if isinstance(fmt, str):
@@ -141,9 +146,12 @@ def _check_holds(image: np.ndarray, channels: int, fmt: Format, name) -> None:  
 
 
 def _check_options(fmt: Format, compression: str | None, quality: int | None, name) -> None:  # noqa: ANN001
-    if quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
+    if quality == LOSSLESS:
+        if fmt.name != "webp":
+            raise ImageWriteError(f"--lossless applies to WebP outputs, not {fmt.label}", name)
+    elif quality is not None and not (isinstance(quality, int) and 1 <= quality <= 100):
         raise UsageError(f"--quality takes a whole number from 1 to 100, not {quality!r}")
-    if quality is not None and fmt.name not in QUALITY_FORMATS:
+    elif quality is not None and fmt.name not in QUALITY_FORMATS:
         raise ImageWriteError(f"--quality applies to JPEG, WebP, AVIF, HEIC and JPEG XL outputs, not {fmt.label}",
                               name)
     if compression is None:
@@ -163,8 +171,8 @@ def _params(fmt: str, dtype: np.dtype, compression: str | None, quality: int | N
     cv = cv2()
     if fmt == "jpg":  # optimised Huffman tables, as ImageMagick writes: 4% smaller, the same pixels
         return [cv.IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY["jpg"], cv.IMWRITE_JPEG_OPTIMIZE, 1]
-    if fmt == "webp" and quality is not None:  # without it OpenCV writes WebP lossless
-        return [cv.IMWRITE_WEBP_QUALITY, quality]
+    if fmt == "webp":  # OpenCV writes WebP lossless from 101, and without a quality
+        return [cv.IMWRITE_WEBP_QUALITY, quality or DEFAULT_QUALITY["webp"]]
     if fmt == "avif":
         return [cv.IMWRITE_AVIF_QUALITY, quality or DEFAULT_QUALITY["avif"]]
     if fmt == "png" and compression is not None:

@@ -66,6 +66,7 @@ class Header:
     bits: int | None = None  # bits a value, likewise
     quality: int | None = None  # a JPEG's estimated quality (from its luminance quantisation table)
     straight_alpha: bool = False  # a TIFF's alpha is unassociated (ExtraSamples 2), which OpenCV premultiplies
+    lossless: bool = False  # a WebP compressed losslessly (VP8L)
 
     @property
     def pixels(self) -> int:
@@ -268,24 +269,26 @@ def _webp(data: bytes) -> Header:
         return Header("webp", w & 0x3FFF, h & 0x3FFF)
     if kind == b"VP8L":
         (bits,) = struct.unpack_from("<I", data, 21)
-        return Header("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+        return Header("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, lossless=True)
     if kind != b"VP8X":
         raise ValueError("unknown WebP chunk")
     w = int.from_bytes(data[24:27], "little") + 1
     h = int.from_bytes(data[27:30], "little") + 1
-    frames, orientation = 1, 1
+    frames, orientation, lossless = 1, 1, False
     i = 12
     count = 0
     while i + 8 <= len(data):
         kind, size = data[i : i + 4], struct.unpack_from("<I", data, i + 4)[0]
         if kind == b"ANMF":
             count += 1
+        elif kind == b"VP8L":
+            lossless = True
         elif kind == b"EXIF":
             orientation = _exif_orientation(data[i + 8 : i + 8 + size])
         i += 8 + size + (size & 1)
     if data[20] & 0x02:  # the animation flag
         frames = max(count, 2)
-    return Header("webp", w, h, frames=frames, orientation=orientation)
+    return Header("webp", w, h, frames=frames, orientation=orientation, lossless=lossless)
 
 
 # -- TIFF (also the body of an EXIF block) ------------------------------------------------

@@ -57,12 +57,24 @@ def test_a_jpeg_keeps_its_quality_unless_told(tmp_path: Path) -> None:
     assert _table(tmp_path / "from-png.jpg") == _table(tmp_path / "q92.jpg")
 
 
-def test_webp_is_lossless_unless_a_quality_is_given(tmp_path: Path) -> None:
-    assert cli(str(SAMPLE), "-o", str(tmp_path / "lossless.webp")).returncode == 0
-    assert cli(str(SAMPLE), "-o", str(tmp_path / "lossy.webp"), "--quality", "50").returncode == 0
+def test_webp_is_lossy_at_75_lossless_when_asked_or_when_the_input_was(tmp_path: Path) -> None:
+    assert cli(str(SAMPLE), "-o", str(tmp_path / "default.webp")).returncode == 0
+    assert cli(str(SAMPLE), "-o", str(tmp_path / "q75.webp"), "--quality", "75").returncode == 0
+    assert cli(str(SAMPLE), "-o", str(tmp_path / "lossless.webp"), "--lossless").returncode == 0
     expect = imgconv.apply(np.asarray(Image.open(SAMPLE).convert("RGB")), "sharpen")
+    assert (tmp_path / "default.webp").read_bytes() == (tmp_path / "q75.webp").read_bytes()  # cwebp's default
     assert np.array_equal(np.asarray(Image.open(tmp_path / "lossless.webp").convert("RGB")), expect)
-    assert (tmp_path / "lossy.webp").stat().st_size < (tmp_path / "lossless.webp").stat().st_size / 3
+    assert (tmp_path / "default.webp").stat().st_size < (tmp_path / "lossless.webp").stat().st_size / 3
+    # a lossless WebP stays lossless; a lossy one is written lossy
+    Image.open(SAMPLE).convert("RGB").save(tmp_path / "in-lossless.webp", lossless=True)
+    Image.open(SAMPLE).convert("RGB").save(tmp_path / "in-lossy.webp", quality=90)
+    for name in ("in-lossless", "in-lossy"):
+        assert cli(str(tmp_path / f"{name}.webp"), "-o", str(tmp_path / f"out-{name}.webp")).returncode == 0
+    same = np.asarray(Image.open(tmp_path / "out-in-lossless.webp").convert("RGB"))
+    assert np.array_equal(same, expect)
+    assert (tmp_path / "out-in-lossy.webp").stat().st_size < (tmp_path / "out-in-lossless.webp").stat().st_size / 3
+    proc = cli(str(SAMPLE), "-o", str(tmp_path / "x.jpg"), "--lossless")
+    assert proc.returncode == 1 and "--lossless applies to WebP outputs, not JPEG" in proc.stderr
 
 
 def test_quality_where_it_does_not_apply(tmp_path: Path) -> None:

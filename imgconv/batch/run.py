@@ -27,7 +27,7 @@ from ..errors import (
     debugging,
 )
 from ..headers import DEFAULT_MAX_PIXELS, read_header
-from ..encoding import check_compression
+from ..encoding import LOSSLESS, check_compression
 from ..imageio import (
     ReadOptions,
     decode_image,
@@ -68,8 +68,9 @@ class JobSettings:
     None: zstd when streamed, OpenCV's LZW in memory), or a PNG level (0-9; None: OpenCV's 1). ``pyramid``: TIFF outputs are written
     in bands with their reduced levels (:mod:`imgconv.pyramid`). ``quality`` (JPEG, WebP, AVIF,
     HEIC, JPEG XL): None keeps a JPEG input's own quality (estimated from its quantisation
-    table, as ImageMagick does), else :data:`imgconv.encoding.DEFAULT_QUALITY` (WebP:
-    lossless). ``strip``: no metadata is carried from the input to the output
+    table, as ImageMagick does) and a lossless WebP input's losslessness, else
+    :data:`imgconv.encoding.DEFAULT_QUALITY`. ``lossless``: WebP outputs lossless.
+    ``strip``: no metadata is carried from the input to the output
     (:mod:`imgconv.metadata`).
     Picklable: it travels to worker processes with each group of jobs.
     """
@@ -86,6 +87,7 @@ class JobSettings:
     compression: str | None = None
     pyramid: bool = False
     quality: int | None = None
+    lossless: bool = False
     strip: bool = False
 
     def __post_init__(self) -> None:
@@ -201,7 +203,7 @@ def run_job(
                 if explain or dry_run:
                     steps.extend(Step(explanation) for explanation in streamed["explanations"])
                 return result("skipped" if dry_run else "done")
-        quality = settings.quality
+        quality = LOSSLESS if settings.lossless else settings.quality
         metadata = None
         if is_zarr(job.input):  # a Zarr image small enough, to another format
             image = _zarr_image(job, settings)
@@ -216,8 +218,10 @@ def run_job(
             else:
                 fmt = format_for(settings.output_format, path=job.output)
             _check_memory(data, job, settings)
-            if quality is None and fmt.name == "jpg":  # a JPEG comes out at the quality it came in at
-                quality = getattr(read_header(data), "quality", None)
+            if quality is None and fmt.name in ("jpg", "webp"):  # a JPEG comes out at the quality it came in
+                header = read_header(data)  # at; a lossless WebP lossless
+                quality = getattr(header, "quality", None) if fmt.name == "jpg" else (
+                    LOSSLESS if getattr(header, "lossless", False) else None)
             if not settings.strip:  # the profile, EXIF, XMP, resolution, where the output holds them
                 metadata = read_metadata(data)
             image = decode_image(data, name=job.input, channel_order=_ORDER, reading=settings.reading)

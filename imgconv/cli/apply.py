@@ -141,7 +141,10 @@ def apply_command(
     quality: Optional[int] = typer.Option(
         None, "--quality", metavar="Q", min=1, max=100,
         help="JPEG, WebP, AVIF, HEIC and JPEG XL quality, 1-100 (default: a JPEG input's own quality, "
-        "else 92; AVIF 60, JPEG XL 90; WebP lossless).",
+        "else 92; WebP 75, AVIF 60, HEIC 50, JPEG XL 90: each format's own tool's).",
+    ),
+    lossless: bool = typer.Option(
+        False, "--lossless", help="Write WebP losslessly (the default for a lossless WebP input).",
     ),
     strip: bool = typer.Option(
         False, "--strip", help="Carry no metadata (ICC profile, EXIF, XMP, resolution) from the input to the output.",
@@ -210,6 +213,7 @@ def apply_command(
         compression=compression,
         pyramid=pyramid,
         quality=quality,
+        lossless=lossless,
         strip=strip,
     )
     with contextlib.ExitStack() as stack:
