@@ -250,7 +250,9 @@ def test_ctrl_c_stops_at_once_and_leaves_only_whole_files(tmp_path: Path) -> Non
     source = _noise(tmp_path / "in", 120, 640, seed=4)
     out = tmp_path / "out"
     run = subprocess.Popen(
-        [*IMGCONV, "apply", "gaussian:size=31,sigma=6", str(source), "-o", str(out),
+        # a chain of three: about 10 s of work, so that a loaded machine's poll below still
+        # comes before the end (one kernel, 3 s, once finished first under CI's load)
+        [*IMGCONV, "apply", "+".join(["gaussian:size=31,sigma=6"] * 3), str(source), "-o", str(out),
          "--engine", "numpy", "--scheduler", "local:2", "--report", str(tmp_path / "run.json")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
