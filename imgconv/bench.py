@@ -44,6 +44,7 @@ cold call; the memory check runs it in a child process per kernel.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import subprocess
 import sys
@@ -306,3 +307,85 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# -- imgconv bench KERNEL IMAGE: every route that can run the user's own case ---------------
+def case_routes() -> list[tuple[str, object]]:
+    """Each engine and forced route that may run a call: ``(name, engine)``."""
+    from imgconv.engines.auto import AutoEngine
+    from imgconv.engines.numpy import STRATEGIES
+
+    return ([("auto", AutoEngine()), ("cv2", OpenCVEngine())]
+            + [(f"numpy {strategy}", NumpyEngine(strategy=strategy)) for strategy in STRATEGIES])
+
+
+def bench_user_case(kernel: str, image_path: str, options: "imgconv.FilterOptions", *, budget: float = 1.0,
+                    engines: tuple[str, ...] = ("auto", "cv2", "numpy")) -> dict:
+    """Time ``imgconv apply KERNEL IMAGE`` (a chain too) through every route that can run it:
+    each route's median ms (rounds of every route in turn), its ratio to the fastest, whether
+    its result is the cv2 engine's bit for bit, and the route ``auto`` takes."""
+    from dataclasses import replace
+
+    from imgconv import filtering
+    from imgconv.imageio import read_image
+    from imgconv.kernels import load_kernel_chain
+
+    image = read_image(image_path, channel_order="bgr")
+    chain = load_kernel_chain(kernel)
+    reference = None
+    runners, rows = {}, []
+    for name, engine in case_routes():
+        if name.split()[0] not in engines and name != "cv2":
+            continue
+        plans, step = [], image
+        try:
+            for k in chain:  # each step planned on the one before's result
+                plan = replace(filtering.plan(step, k, options), engine=engine)
+                plans.append(plan)
+                step = plan.run()
+        except ValueError as error:  # a forced numpy route that cannot run this call
+            rows.append({"route": name, "runs": False, "why": str(error).split(": ", 1)[-1]})
+            continue
+        if name == "cv2":
+            reference = step
+        text = "; ".join(dict.fromkeys(p.routes() for p in plans))
+        runners[name] = functools.partial(_run_plans, plans)
+        rows.append({"route": name, "runs": True, "explain": text, "result": step})
+    if reference is None:
+        raise ValueError("the cv2 engine cannot run this case")
+    rounds = compare(runners, rounds=ROUNDS, budget=budget)
+    fastest = min(statistics.median(v) for v in rounds.values())
+    for row in rows:
+        if not row["runs"]:
+            continue
+        result = row.pop("result")
+        row["ms"] = statistics.median(rounds[row["route"]]) * 1e3
+        row["ratio"] = row["ms"] / (fastest * 1e3)
+        same = result.shape == reference.shape and np.array_equal(result, reference, equal_nan=result.dtype.kind == "f")
+        row["exact"] = bool(same)
+        row["differing"] = 0 if same else int(np.count_nonzero(result != reference))
+    if "auto" not in engines:
+        rows = [r for r in rows if r["route"] != "auto"]
+    shape = image.shape
+    return {"image": image_path, "shape": list(shape), "dtype": str(image.dtype), "kernel": kernel,
+            "routes": sorted(rows, key=lambda r: (not r["runs"], r.get("ms", 0.0)))}
+
+
+def _run_plans(plans: list) -> None:
+    for plan in plans:
+        plan.run()
+
+
+def print_user_case(report: dict) -> None:
+    """The table ``imgconv bench KERNEL IMAGE`` prints."""
+    shape = "x".join(str(n) for n in report["shape"])
+    print(f"{report['image']}: {shape} {report['dtype']}; kernel {report['kernel']}; "
+          f"medians of {ROUNDS} rounds of every route in turn")
+    width = max(len(r["route"]) for r in report["routes"])
+    print(f"{'route':{width}}  {'ms':>9}  {'x fastest':>9}  exact  what runs")
+    for r in report["routes"]:
+        if not r["runs"]:
+            print(f"{r['route']:{width}}  {'-':>9}  {'-':>9}  -      cannot run: {r['why']}")
+            continue
+        exact = "yes" if r["exact"] else f"no ({r['differing']} values differ)"
+        print(f"{r['route']:{width}}  {r['ms']:9.3f}  {r['ratio']:9.2f}  {exact:5}  {r['explain']}")

@@ -19,6 +19,7 @@ __all__ = [
     "ImageWriteError",
     "OutputExistsError",
     "InternalError",
+    "ImgconvWarning",
     "display_path",
     "debugging",
 ]
@@ -109,3 +110,8 @@ class InternalError(ImgconvError):
             f"(a bug: please report it; {DEBUG_VARIABLE}=1 shows the traceback)",
             path,
         )
+
+
+class ImgconvWarning(UserWarning):
+    """Something imgconv worked around and a user should hear of (a corrupt calibration
+    file it ignored): the CLI prints it as one line, ``imgconv: warning: ...``."""

@@ -51,7 +51,7 @@ class FilterOptions:
     'wrap'
     """
 
-    engine: str = "cv2"
+    engine: str = "auto"
     border: str = DEFAULT_BORDER
     border_value: float = 0.0
     mode: str = "correlate"

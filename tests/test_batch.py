@@ -470,7 +470,7 @@ def check_report(records: list, root: Path, out: Path, failure_line: str) -> Non
         record = by_input[str(root / name)]
         assert set(record) == REPORT_KEYS, record
         assert record["output"] == str(out / name)
-        assert record["engine"] == "cv2"
+        assert record["engine"] == "auto"  # the default engine
         assert isinstance(record["milliseconds"], (int, float)) and record["milliseconds"] >= 0
         if name == "b.png":
             assert record["status"] == "failed"

@@ -11,11 +11,12 @@ import atexit
 import contextlib
 import os
 import sys
+import warnings
 
 import typer
 
 from .. import __version__
-from ..errors import ImgconvError, InternalError, debugging
+from ..errors import ImgconvError, ImgconvWarning, InternalError, debugging
 from . import apply as _apply
 from . import bench as _bench
 from . import conv1d as _conv1d
@@ -64,6 +65,20 @@ def error_line(message: str) -> None:
     line = " ".join(f"imgconv: {message}".split("\n"))
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+_show_other_warning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """imgconv's own warnings as one line, ``imgconv: warning: ...``; others as Python shows them."""
+    if issubclass(category, ImgconvWarning):
+        error_line(f"warning: {message}")
+    else:
+        _show_other_warning(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show_warning
 
 
 def _is_click_exception(error: BaseException) -> bool:

@@ -48,11 +48,12 @@ def apply_command(
         "Default: beside the input as NAME.KERNEL.EXT (photo.edge.jpg); stdin goes to stdout.",
     ),
     engine: str = typer.Option(
-        "cv2",
+        "auto",
         "--engine",
         metavar=_choices(ENGINE_NAMES + ("both",)),
-        help="Convolution engine; both: write the cv2 result, compare the numpy engine's with it "
-        "(one line per image on stderr, exit 1 beyond --tolerance).",
+        help="Convolution engine. auto: per image, the faster of cv2 and numpy where both give the cv2 "
+        "engine's result bit for bit (--explain says which and why); both: write the cv2 result, compare "
+        "the numpy engine's with it (one line per image on stderr, exit 1 beyond --tolerance).",
     ),
     tolerance: Optional[float] = typer.Option(
         None,

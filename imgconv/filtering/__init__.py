@@ -79,7 +79,7 @@ def explain(image: np.ndarray, kernel: Any, options: FilterOptions | None = None
     padded or zero-inserted image; each channel's or part's kernel), so it names what runs.
 
     >>> import numpy as np
-    >>> explain(np.zeros((64, 64), np.uint8), "edge")
+    >>> explain(np.zeros((64, 64), np.uint8), "edge", engine="cv2")
     'cv2: cv2.filter2D'
     """
     return Plan.make(image, kernel, options, **kwargs).explain()

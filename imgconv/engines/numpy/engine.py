@@ -148,6 +148,13 @@ class NumpyEngine:
         # the FFT's tiles; the matmul route's bands (BLAS rounds by the products' shapes)
         return RowTiles(route.row_chunk() if route.spreads else 1, 0, tuning.PLAN_ROWS + 1)
 
+    def estimate(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
+                 *, float_output: bool = False) -> float:
+        """The cost model's estimate of :meth:`correlate`'s time for such an image, in ns
+        (``tuning``'s constants; :mod:`imgconv.engines.calibration` scales it to a machine)."""
+        route, _ = self._plan(tuple(image_shape), np.dtype(dtype), spec, float_output)
+        return route.wall_time(image_shape[0] > tuning.PLAN_ROWS)
+
     def explain(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec,
                 *, float_output: bool = False) -> str:
         """One line saying how :meth:`correlate` would run this call.
