@@ -193,3 +193,16 @@ def test_calibrate_writes_a_file_auto_then_uses(tmp_path: Path) -> None:
 
 def test_the_python_default_follows_the_clis() -> None:
     assert imgconv.FilterOptions().engine == "auto" and get_engine("auto").name == "auto"
+
+
+def test_a_batch_warns_of_a_corrupt_calibration_once_not_per_worker(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"c{i}.png").write_bytes(SAMPLE.read_bytes())
+    path = tmp_path / "calibration.json"
+    path.write_text("{bad")
+    proc = cli("apply", "sharpen", str(folder), "-o", str(tmp_path / "out"), "--workers", "2", calibration=path)
+    assert proc.returncode == 0, proc.stderr
+    assert sum("warning" in line for line in proc.stderr.splitlines()) == 1, proc.stderr
+    assert len(list((tmp_path / "out").iterdir())) == 4

@@ -14,6 +14,7 @@ import itertools
 import os
 import signal
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Sequence
 
@@ -22,6 +23,7 @@ from ..errors import (
     ImageReadError,
     ImageWriteError,
     ImgconvError,
+    ImgconvWarning,
     InternalError,
     UsageError,
     debugging,
@@ -437,6 +439,7 @@ def _worker_setup() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2().setNumThreads(1)
+    warnings.simplefilter("ignore", ImgconvWarning)  # the main process said it once (run_jobs)
 
 
 class _Interrupted(Exception):
@@ -526,6 +529,10 @@ def run_jobs(
         for job in jobs:
             yield run_job(job, kernels, options, settings)
         return
+    if options.engine == "auto":  # a calibration file to warn of: once, here, not in each worker
+        from ..engines.calibration import load
+
+        load()
     if executor_factory:  # one job per task, run as it is
         task = _run_plain
         factory = executor_factory

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._cv import cv2
 from .analysis import CV2_DFT_AREA
 from .base import NO_TILES, CorrelationSpec, RowTiles
 from .calibration import OPENCV_THREADS_FROM, Calibration, load
@@ -65,19 +66,21 @@ class AutoEngine:
         """Which engine :meth:`correlate` gives such a call, and why (remembered per call
         and calibration: a batch of like images decides once)."""
         calibration = self.calibration
+        threads = cv2().getNumThreads()
         last = self._last  # the same spec again (a batch, a benchmark): no key to build
-        if last is not None and last[0] is spec and last[1] == (image_shape, dtype, float_output, id(calibration)):
+        now = (image_shape, dtype, float_output, id(calibration), threads)
+        if last is not None and last[0] is spec and last[1] == now:
             return last[2]
         dtype = np.dtype(dtype)
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
         key = (tuple(image_shape), dtype.str, kernel.shape, kernel.tobytes(), tuple(spec.anchor), spec.border,
-               float(spec.border_value), float(spec.delta), float_output, id(calibration))
+               float(spec.border_value), float(spec.delta), float_output, id(calibration), threads)
         choice = self._choices.get(key)
         if choice is None:
             if len(self._choices) >= 256:
                 self._choices.clear()
             choice = self._choices[key] = self._choose(image_shape, dtype, spec, float_output, calibration)
-        self._last = (spec, (image_shape, dtype, float_output, id(calibration)), choice)
+        self._last = (spec, now, choice)
         return choice
 
     def _choose(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, float_output: bool,
@@ -102,7 +105,8 @@ class AutoEngine:
         function, taps, padded = self.cv2.work(image_shape, dtype, spec, float_output=float_output)
         elements = float(np.prod(image_shape))
         name = np.dtype(dtype).name
-        threaded = int(image_shape[0]) * int(image_shape[1]) >= OPENCV_THREADS_FROM  # OpenCV's own threads
+        # OpenCV's own threads: from 2**20 pixels, unless it was given one (a batch's workers)
+        threaded = int(image_shape[0]) * int(image_shape[1]) >= OPENCV_THREADS_FROM and cv2().getNumThreads() > 1
         if function == "sepFilter2D":
             per_element, per_tap = calibration.sep_ns[name][2:] if threaded else calibration.sep_ns[name][:2]
             ns = elements * (per_element + per_tap * taps)
