@@ -76,10 +76,30 @@ def case(size: int, channels: int, name: str, budget: float) -> dict:
     singles = [r for r in rounds if r != "auto"]
     medians = {r: statistics.median(v) for r, v in rounds.items()}
     best = min(singles, key=medians.get)
-    vs_best = statistics.median(a / b for a, b in zip(rounds["auto"], rounds[best]))
-    vs_cv2 = statistics.median(a / b for a, b in zip(rounds["auto"], rounds["cv2"]))
+    # the ratios from auto and one route alternated call by call: in the rounds a runner
+    # follows another one's (and its threads' state: OpenCV's pool parked after a numpy
+    # call), and auto, first in the list, mostly followed a numpy route while cv2 followed auto
+    vs_best = paired_ratio(runners["auto"], runners[best])
+    vs_cv2 = vs_best if best == "cv2" else paired_ratio(runners["auto"], runners["cv2"])
     picked = auto.choice(image.shape, image.dtype, spec).engine.name
     return {"medians": medians, "best": best, "vs_best": vs_best, "vs_cv2": vs_cv2, "picked": picked}
+
+
+def paired_ratio(a, b, pairs: int = 21) -> float:  # noqa: ANN001
+    """The median of ``a``'s time over ``b``'s, the two called in turn (each pair in the
+    other order than the one before)."""
+    ratios = []
+    a(), b()
+    for i in range(pairs):
+        first, second = (a, b) if i % 2 == 0 else (b, a)
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        t2 = time.perf_counter()
+        ta, tb = (t1 - t0, t2 - t1) if i % 2 == 0 else (t2 - t1, t1 - t0)
+        ratios.append(ta / tb)
+    return statistics.median(ratios)
 
 
 def dispatch_ns() -> float:
