@@ -289,9 +289,15 @@ def _tiff_by_tifffile(data: bytes) -> np.ndarray | None:
     except ImportError:
         return None
     try:
-        image = tifffile.imread(io.BytesIO(data))
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            series = tif.series[0]
+            image, axes = series.asarray(), series.axes
     except Exception:  # noqa: BLE001 - the caller says why it cannot be decoded
         return None
+    if "S" in axes and axes.index("S") != len(axes) - 1:  # planar samples (C x H x W): H x W x C
+        image = np.moveaxis(image, axes.index("S"), -1)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
+        return None  # pages, or more samples than an image has: OpenCV says what it makes of them
     if image.ndim == 3 and image.shape[2] in (3, 4):
         image = swap_red_blue(image)
     return np.ascontiguousarray(image)

@@ -20,12 +20,12 @@ import numpy as np
 from .dtypes import white_level
 from .metrics import check_comparable, absolute_difference, peak_value
 
-__all__ = ["heatmap", "heatmap_scale", "html_report", "HEATMAP_MIN_HEIGHT"]
+__all__ = ["heatmap", "heatmap_scale", "html_report", "colour_bar", "HEATMAP_MIN_HEIGHT", "BACKGROUND", "INK"]
 
 HEATMAP_MIN_HEIGHT = 256  # smaller images are enlarged (whole pixels) so the labels fit
 _HEATMAP_MAX_SIDE = 4096  # ... but never beyond this
-_BACKGROUND = (40, 40, 40)  # BGR of the colour bar's panel
-_INK = (235, 235, 235)
+BACKGROUND = _BACKGROUND = (40, 40, 40)  # BGR of the pictures' panels
+INK = _INK = (235, 235, 235)
 
 
 # -- heat map ---------------------------------------------------------------------------
@@ -78,7 +78,8 @@ def heatmap(a: np.ndarray, b: np.ndarray, *, names: Sequence[str] = ("A", "B")) 
     if factor > 1:
         picture = np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
     integer = a.dtype.kind in "iu"
-    bar = _colour_bar(picture.shape[0], top, integer, nonfinite=not finite.all())
+    title = "|A-B|" if top > 0 or not finite.all() else "|A-B| = 0"
+    bar = colour_bar(picture.shape[0], 0.0, top, title, integer=integer, nonfinite=not finite.all())
     return np.ascontiguousarray(np.hstack([picture, bar]))
 
 
@@ -98,8 +99,12 @@ def _format_value(value: float, integer: bool) -> str:
     return f"{value:.4g}"
 
 
-def _colour_bar(height: int, top: float, integer: bool, *, nonfinite: bool) -> np.ndarray:
-    """The panel right of the map: a vertical inferno gradient and its labels."""
+def colour_bar(height: int, low: float, high: float, title: str, *, integer: bool = False,
+               nonfinite: bool = False) -> np.ndarray:
+    """A panel with a vertical inferno gradient from ``low`` (bottom) to ``high`` (top),
+    labelled at both ends and the middle, ``title`` above it: the one colour bar of the
+    project's pictures (the heat map's, the kernel figure's). BGR uint8, ``height`` tall.
+    ``nonfinite``: the top colour also stands for infinities (a ``+`` after its label)."""
     from ._cv import cv2
 
     cv = cv2()
@@ -108,14 +113,14 @@ def _colour_bar(height: int, top: float, integer: bool, *, nonfinite: bool) -> n
     thick = max(1, round(scale * 1.6))
     margin = max(6, round(12 * scale))
     bar_width = max(12, round(22 * scale))
-    title = "|A-B|" if top > 0 or nonfinite else "|A-B| = 0"
+    middle = (low + high) / 2
     labels = [
-        (_format_value(top, integer) + ("+" if nonfinite else ""), 0.0),
-        (_format_value(top / 2, integer and top % 2 == 0), 0.5),
-        ("0", 1.0),
+        (_format_value(high, integer) + ("+" if nonfinite else ""), 0.0),
+        (_format_value(middle, integer and float(middle).is_integer()), 0.5),
+        (_format_value(low, integer), 1.0),
     ]
-    if top == 0:
-        labels = [("inf" if nonfinite else "0", 0.0), ("0", 1.0)]
+    if high == low:
+        labels = [("inf" if nonfinite else _format_value(high, integer), 0.0), (_format_value(low, integer), 1.0)]
     text_width = max(cv.getTextSize(text, font, scale, thick)[0][0] for text, _ in labels)
     (title_width, text_height), _ = cv.getTextSize(title, font, scale, thick)
     tick = max(3, margin // 3)

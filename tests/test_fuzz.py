@@ -351,7 +351,7 @@ def array_or_clean_error(data: bytes) -> np.ndarray | None:
     no_warnings(caught)
     if image is not None:
         assert isinstance(image, np.ndarray)
-        assert image.dtype in (np.uint8, np.uint16, np.float32), image.dtype
+        assert image.dtype in (np.uint8, np.uint16, np.float32, np.float64), image.dtype
         assert image.ndim in (2, 3) and image.size > 0, image.shape
         assert image.ndim == 2 or image.shape[2] in (3, 4), image.shape
     return image

@@ -228,6 +228,10 @@ def test_an_rgba_tiff_keeps_straight_alpha_in_and_out(tmp_path: Path) -> None:
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:  # the alpha marked as such for other readers
         assert tif.pages[0].extrasamples == (2,) and np.array_equal(tif.asarray(), rgba)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.tif")), rgba)
+    # the same with the samples in planes (planar configuration 2): H x W x C all the same
+    tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(rgba, -1, 0), photometric="rgb", planarconfig="separate",
+                     extrasamples=("unassalpha",))
+    assert np.array_equal(imgconv.read_image(tmp_path / "planar.tif"), rgba)
 
 
 def test_a_streamed_tiff_carries_the_profile_xmp_and_resolution(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import typer
+
+from ..errors import UsageError
 
 app = typer.Typer(help="List the named kernels or show one.", no_args_is_help=True)
 
@@ -95,15 +98,28 @@ def show_command(
         "(the 8 neighbours move round the ring, as compass kernels are made).",
     ),
     dilation: str = typer.Option(
-        "1", "--dilation", metavar="N|RxC", help="Say how large the kernel spans with its taps N pixels apart."
+        "1", "--dilation", metavar="N|RxC",
+        help="Say how large the kernel spans with its taps N pixels apart (and, with --json and --plot, "
+        "the dilated kernel's frequency response).",
     ),
+    plot: Optional[str] = typer.Option(
+        None, "--plot", metavar="FILE.png",
+        help="Draw the kernel: its weights, frequency response |H(u,v)|, |H| along each axis, and its effect "
+        "on a zone plate. Takes chains (blur+sharpen) too.",
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="With --plot: replace an existing file."),
 ) -> None:
-    """Show one kernel: matrix, sum, separable factors, symmetry, size after dilation.
+    """Show one kernel: matrix, sum, separable factors, symmetry, size after dilation,
+    frequency response (DC and Nyquist gains, half-power frequency); --plot draws it.
 
-    Example: imgconv kernels show sobel-x --rotate 90
+    Example: imgconv kernels show sobel-x --rotate 90   (imgconv kernels show blur --plot blur.png)
     """
     from ..kernels import COMBINE_HELP, CombinedKernel, inspect_kernel, load_kernel
 
+    if plot is not None:
+        _plot(kernel, plot, dilation=dilation, rotate=rotate, flip=flip, overwrite=overwrite)
+        if not as_json:
+            return
     loaded = load_kernel(kernel)
     if rotate is not None:
         loaded = loaded.rotated(rotate)
@@ -179,6 +195,27 @@ def show_command(
         say(f"separable no (rank {loaded.rank})")
     say(f"symmetry  {_symmetry_text(info['symmetry'])}")
     _say_common(say, loaded, info, shown)
+
+
+def _plot(spec: str, path: str, *, dilation: str, rotate: int | None, flip: bool, overwrite: bool) -> None:
+    """Write the kernel's figure (:mod:`imgconv.kernelplot`) to ``path``."""
+    from ..geometry import parse_pair
+    from ..imageio import write_image
+    from ..kernelplot import kernel_figure
+    from ..kernels import load_kernel_chain
+
+    chain = load_kernel_chain(spec)
+    if rotate is not None:
+        chain = [k.rotated(rotate) for k in chain]
+    if flip:
+        chain = [k.flipped() for k in chain]
+    try:
+        figure = kernel_figure(chain, dilation=parse_pair(dilation, "dilation"), title=spec)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    smallest = "9" if path.lower().endswith(".png") else None  # a figure is written once, read often
+    write_image(path, figure, channel_order="bgr", overwrite=overwrite, compression=smallest)
+    typer.echo(f"wrote {path}", err=True)
 
 
 def _say_common(say, loaded, info, shown) -> None:  # noqa: ANN001
