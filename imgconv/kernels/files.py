@@ -32,7 +32,7 @@ JSON_KEYS = (
 # What `kernels show --json` adds; accepted and ignored so that its output is a kernel file.
 DERIVED_KEYS = (
     "shape", "sum", "separable", "rank", "factors", "symmetric", "symmetry", "zero_sum",
-    "sums_to_one", "dilation", "effective_size", "flipped", "rotation",
+    "sums_to_one", "dilation", "effective_size", "flipped", "rotation", "response",
 )
 
 
