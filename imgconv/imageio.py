@@ -172,6 +172,8 @@ def decode_image(
         )
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
+    if kind == "avif" and image.dtype == np.uint16:
+        image = _full_range(image, _avif_bits(data))
     orientation = header.orientation if header is not None else avif_orientation
     if reading.orient and orientation != 1:
         image = apply_orientation(image, orientation)
@@ -278,6 +280,27 @@ def _avif_header(data: bytes, name, max_pixels: int | None) -> int:  # noqa: ANN
         raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
                              f"{max_pixels:,} (--max-pixels); refused before decoding", name)
     return orientation if orientation in _ORIENT else 1
+
+
+def _avif_bits(data: bytes) -> int:
+    """An AVIF's bits per sample: its ``pixi`` box, else its ``av1C`` flags (8, 10 or 12)."""
+    at = data.find(b"pixi", 0, 65536)
+    if at >= 0 and len(data) > at + 9 and data[at + 8] > 0:
+        return int(data[at + 9])
+    at = data.find(b"av1C", 0, 65536)
+    if at >= 0 and len(data) > at + 6:
+        flags = data[at + 6]
+        return 12 if flags & 0x20 else 10 if flags & 0x40 else 8
+    return 16
+
+
+def _full_range(image: np.ndarray, bits: int) -> np.ndarray:
+    """``bits``-bit samples (OpenCV hands a 10- or 12-bit AVIF back as 0..1023 or 0..4095 in
+    uint16) scaled to uint16's 0..65535, as every other 16-bit image is: white stays white."""
+    if not 8 < bits < 16:
+        return image
+    top = (1 << bits) - 1
+    return np.rint(image.astype(np.float64) * (65535 / top)).astype(np.uint16)
 
 
 @tifffile_quiet()

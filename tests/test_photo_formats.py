@@ -251,3 +251,25 @@ def test_a_streamed_tiff_carries_the_profile_xmp_and_resolution(tmp_path: Path) 
             assert 34675 not in tags and 700 not in tags
         else:
             assert tags[34675] == P3 and tags[700] == XMP and tags[282] == (300, 1) and tags[296] == 2
+
+
+@pytest.mark.parametrize("bits", [10, 12])
+def test_a_10_or_12_bit_avif_comes_in_as_full_range_16_bit(tmp_path: Path, bits: int) -> None:
+    import cv2
+
+    rng = np.random.default_rng(bits)
+    image = rng.integers(0, 1 << bits, (48, 40, 3)).astype(np.uint16)
+    image[0, 0] = (1 << bits) - 1  # white
+    ok, data = cv2.imencode(".avif", image, [cv2.IMWRITE_AVIF_DEPTH, bits, cv2.IMWRITE_AVIF_QUALITY, 100])
+    assert ok
+    (tmp_path / "in.avif").write_bytes(data.tobytes())
+    decoded = imgconv.read_image(tmp_path / "in.avif")
+    # OpenCV hands back 0..2**bits-1; imgconv scales to 0..65535 as for any 16-bit image
+    assert decoded.dtype == np.uint16 and decoded[0, 0].tolist() == [65535] * 3
+    pillow = np.asarray(Image.open(tmp_path / "in.avif").convert("RGB")).astype(int)  # Pillow: 8-bit
+    assert np.abs(np.rint(decoded / 257).astype(int) - pillow).max() <= 1
+    proc = cli("blur", str(tmp_path / "in.avif"), "-o", str(tmp_path / "out.png"), "--depth", "uint8")
+    assert proc.returncode == 0, proc.stderr
+    expect = imgconv.apply(decoded, "blur", depth="uint8")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), expect)
+    assert expect.mean() > 100  # not the near-black image 10-bit values read as 16-bit gave
