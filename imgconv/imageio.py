@@ -235,14 +235,14 @@ def _damage(data: bytes) -> str | None:
 
 def _plugin_decode(data: bytes, fmt: str, name: str | os.PathLike | bytes | None,
                    max_pixels: int | None) -> np.ndarray:
-    """A HEIC/HEIF's primary picture (turned as its transforms say; by pillow-heif) or a JPEG
-    XL (by pillow-jxl-plugin), RGB(A), 8-bit; its size checked against ``max_pixels``
-    before it is decoded."""
+    """A HEIC/HEIF's primary picture (turned as its transforms say; by pillow-heif; 10 and 12
+    bits as full-range 16-bit) or a JPEG XL (by pillow-jxl-plugin, 8-bit), RGB(A); its size
+    checked against ``max_pixels`` before it is decoded."""
     module = plugin(fmt, name, "reading")
     label = "HEIC" if fmt == "heic" else "JPEG XL"
     try:
-        if fmt == "heic":
-            opened = module.open_heif(data, convert_hdr_to_8bit=True)
+        if fmt == "heic":  # 10 and 12 bits kept, as 16 (pillow-heif shifts them to the top bits)
+            opened = module.open_heif(data, convert_hdr_to_8bit=False)
             frames = len(opened)
         else:
             from PIL import Image
@@ -257,7 +257,11 @@ def _plugin_decode(data: bytes, fmt: str, name: str | os.PathLike | bytes | None
             raise ImageReadError(f"a {label} holding {frames} images; imgconv filters still images", name)
         if fmt == "jxl" and opened.mode not in ("L", "RGB", "RGBA"):
             opened = opened.convert("RGBA" if "A" in opened.mode else "RGB")
-        return np.ascontiguousarray(np.asarray(opened))
+        image = np.ascontiguousarray(np.asarray(opened))
+        bits = int(opened.info.get("bit_depth", 8)) if fmt == "heic" else 8
+        if image.dtype == np.uint16 and 8 < bits < 16:
+            image = _full_range(image >> (16 - bits), bits)
+        return image
     except ImageReadError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever a damaged file makes the decoder say: one line
@@ -296,7 +300,8 @@ def _avif_bits(data: bytes) -> int:
 
 def _full_range(image: np.ndarray, bits: int) -> np.ndarray:
     """``bits``-bit samples (OpenCV hands a 10- or 12-bit AVIF back as 0..1023 or 0..4095 in
-    uint16) scaled to uint16's 0..65535, as every other 16-bit image is: white stays white."""
+    uint16, pillow-heif a HEIC's after a shift) scaled to uint16's 0..65535, as every other
+    16-bit image is: white stays white."""
     if not 8 < bits < 16:
         return image
     top = (1 << bits) - 1

@@ -273,3 +273,18 @@ def test_a_10_or_12_bit_avif_comes_in_as_full_range_16_bit(tmp_path: Path, bits:
     expect = imgconv.apply(decoded, "blur", depth="uint8")
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), expect)
     assert expect.mean() > 100  # not the near-black image 10-bit values read as 16-bit gave
+
+
+def test_a_10_bit_heic_comes_in_as_full_range_16_bit(tmp_path: Path) -> None:
+    image = np.random.default_rng(10).integers(0, 65536, (64, 48, 3)).astype(np.uint16)
+    image[0, 0] = 65535
+    pillow_heif.from_bytes("RGB;16", (48, 64), image.tobytes()).save(tmp_path / "in.heic", quality=-1)
+    assert pillow_heif.open_heif(tmp_path / "in.heic").info["bit_depth"] == 10
+    decoded = imgconv.read_image(tmp_path / "in.heic")
+    assert decoded.dtype == np.uint16 and decoded.max() == 65535  # the full range (HEVC is lossy here)
+    eight = np.asarray(pillow_heif.open_heif(tmp_path / "in.heic", convert_hdr_to_8bit=True)).astype(int)
+    # libheif's own 8-bit reading converts YUV to 8-bit RGB directly: 2 levels apart at most
+    assert np.abs(np.rint(decoded / 257).astype(int) - eight).max() <= 2
+    proc = cli("blur", str(tmp_path / "in.heic"), "-o", str(tmp_path / "out.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(imgconv.read_image(tmp_path / "out.png"), imgconv.apply(decoded, "blur"))  # 16-bit PNG
