@@ -60,7 +60,7 @@ def read_metadata(data: bytes) -> Metadata:
 def _from_tiff(data: "bytes | str") -> Metadata:
     """A TIFF's profile (tag 34675), XMP (700) and resolution (282, 283, 296), read by
     tifffile (the big extra; none without it) from its bytes or its path (only the tags are
-    read). Its EXIF is not carried yet."""
+    read), and its EXIF (:func:`_tiff_exif`). A TIFF output carries no EXIF yet."""
     try:
         import tifffile
     except ImportError:
@@ -75,8 +75,36 @@ def _from_tiff(data: "bytes | str") -> Metadata:
         per = 1.0 if int(tags.get(296, 2)) == 2 else 2.54
         x, y = (n / d if d else 0.0 for n, d in (tags[282], tags[283]))
         dpi = (x * per, y * per) if x > 0 and y > 0 else None
-    return Metadata(icc=bytes(tags[34675]) if 34675 in tags else None,
+    return Metadata(icc=bytes(tags[34675]) if 34675 in tags else None, exif=_tiff_exif(data),
                     xmp=bytes(tags[700]) if 700 in tags else None, dpi=dpi)
+
+
+_PHOTO_TAGS = (270, 271, 272, 305, 306, 315, 316, 33432)
+"""The IFD0 tags of a TIFF that are the photo's, not the file's: description, make, model,
+software, date, artist, host computer, copyright (EXIF keeps them in its IFD0 too)."""
+
+
+def _tiff_exif(data: "bytes | str") -> bytes | None:
+    """A TIFF's EXIF as a JPEG or PNG carries it: its photo tags from IFD0, and its EXIF and
+    GPS IFDs, gathered by Pillow (which reads only the header); None if it has none."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
+            found = image.getexif()
+            exif = Image.Exif()
+            for tag in _PHOTO_TAGS:
+                if tag in found:
+                    exif[tag] = found[tag]
+            for pointer in (0x8769, 0x8825):  # the EXIF IFD, the GPS IFD
+                ifd = found.get_ifd(pointer)
+                if ifd:
+                    exif.get_ifd(pointer).update(ifd)
+            block = exif.tobytes() if len(exif) or exif.get_ifd(0x8769) or exif.get_ifd(0x8825) else b""
+    except Exception:  # noqa: BLE001 - the decoder says what is wrong with the file, not this
+        return None
+    block = block[6:] if block.startswith(b"Exif\x00\x00") else block
+    return block or None
 
 
 def _by_pillow(data: bytes, plugin: str | None) -> Metadata:

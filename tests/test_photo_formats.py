@@ -288,3 +288,17 @@ def test_a_10_bit_heic_comes_in_as_full_range_16_bit(tmp_path: Path) -> None:
     proc = cli("blur", str(tmp_path / "in.heic"), "-o", str(tmp_path / "out.png"))
     assert proc.returncode == 0, proc.stderr
     assert np.array_equal(imgconv.read_image(tmp_path / "out.png"), imgconv.apply(decoded, "blur"))  # 16-bit PNG
+
+
+def test_a_tiffs_exif_reaches_jpeg_png_and_webp(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = "Maker", "Camera X", "2026:12:05 10:00:00"  # IFD0's photo tags
+    exif.get_ifd(0x8769)[0x9003] = "2026:12:05 09:59:59"  # DateTimeOriginal, in the EXIF IFD
+    Image.open(SAMPLE).convert("RGB").save(tmp_path / "in.tif", exif=exif.tobytes())
+    for ext in ("jpg", "png", "webp"):
+        proc = cli("sharpen", str(tmp_path / "in.tif"), "-o", str(tmp_path / f"out.{ext}"))
+        assert proc.returncode == 0, proc.stderr
+        written = Image.open(tmp_path / f"out.{ext}").getexif()
+        assert (written[0x010F], written[0x0110], written[0x0132]) == ("Maker", "Camera X", "2026:12:05 10:00:00")
+        assert written.get_ifd(0x8769)[0x9003] == "2026:12:05 09:59:59", ext
+        assert 0x0100 not in written and 0x0111 not in written  # the TIFF's own structure stays out
