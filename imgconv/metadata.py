@@ -238,7 +238,7 @@ def attach_metadata(encoded: bytes, fmt: str, metadata: Metadata, channels: int)
 def _tiff(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
     """The TIFF rewritten by tifffile (the big extra; unchanged without it) with the profile,
     XMP and resolution tags; its pixels, compression and predictor as they were."""
-    if not (icc or metadata.xmp or metadata.dpi):
+    if not (icc or metadata.xmp or metadata.dpi or _photo_tags(metadata.exif)):
         return data
     try:
         import tifffile
@@ -257,13 +257,36 @@ def _tiff(data: bytes, icc: bytes | None, metadata: Metadata) -> bytes:
 
 
 def tiff_tags(metadata: Metadata, icc: bytes | None) -> dict:
-    """``tifffile.imwrite``'s arguments for the profile, XMP and resolution tags."""
+    """``tifffile.imwrite``'s arguments for the profile, XMP and resolution tags, and the
+    EXIF's photo tags that a TIFF keeps in its own first IFD (make, model, date, artist,
+    copyright ...; tifffile writes no EXIF or GPS IFD, so those stay behind)."""
     how: dict = {"extratags": [(700, 1, len(metadata.xmp), metadata.xmp, True)] if metadata.xmp else []}  # XMP, BYTE
     if icc:
         how["iccprofile"] = icc  # tag 34675
     if metadata.dpi:
         how.update(resolution=metadata.dpi, resolutionunit="INCH")
+    own = {270: "description", 305: "software", 306: "datetime"}  # tags tifffile writes itself
+    for tag, value in _photo_tags(metadata.exif).items():
+        if tag in own:
+            how[own[tag]] = value
+        else:
+            how["extratags"].append((tag, "s", 0, value, True))
     return how
+
+
+def _photo_tags(exif: bytes | None) -> dict[int, str]:
+    """The text photo tags (:data:`_PHOTO_TAGS`) of an EXIF block, read by Pillow."""
+    if not exif:
+        return {}
+    from PIL import Image
+
+    try:
+        found = Image.Exif()
+        found.load(b"Exif\x00\x00" + exif)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: nothing to carry
+        return {}
+    return {tag: found[tag].strip("\x00") for tag in _PHOTO_TAGS
+            if isinstance(found.get(tag), str) and found[tag].strip("\x00") and found[tag].isascii()}
 
 
 def read_tiff_metadata(path: str) -> Metadata:

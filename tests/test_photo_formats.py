@@ -302,3 +302,22 @@ def test_a_tiffs_exif_reaches_jpeg_png_and_webp(tmp_path: Path) -> None:
         assert (written[0x010F], written[0x0110], written[0x0132]) == ("Maker", "Camera X", "2026:12:05 10:00:00")
         assert written.get_ifd(0x8769)[0x9003] == "2026:12:05 09:59:59", ext
         assert 0x0100 not in written and 0x0111 not in written  # the TIFF's own structure stays out
+
+
+def test_a_tiff_output_keeps_the_exifs_photo_tags(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = "Maker", "Camera X", "2026:12:05 10:00:00"
+    exif[0x8298], exif[0x0131] = "(c) Someone", "Camera 1.0"  # copyright, software
+    photo = Image.open(SAMPLE).convert("RGB")
+    photo.save(tmp_path / "in.jpg", exif=exif.tobytes(), quality=90)
+    Image.fromarray(np.tile(np.asarray(photo), (3, 3, 1))).save(tmp_path / "big.tif", exif=exif.tobytes())
+    runs = {"memory.tif": [str(tmp_path / "in.jpg")], "zstd.tif": [str(tmp_path / "in.jpg"), "--compression", "zstd"],
+            "streamed.tif": [str(tmp_path / "big.tif"), "--max-memory", "1M"]}
+    for name, args in runs.items():
+        proc = cli("sharpen", args[0], "-o", str(tmp_path / name), *args[1:])
+        assert proc.returncode == 0, proc.stderr
+        with tifffile.TiffFile(tmp_path / name) as tif:  # IFD0's own tags, as TIFF readers see them
+            tags = {tag.code: tag.value for tag in tif.pages[0].tags}
+        assert (tags[271], tags[272], tags[306], tags[33432], tags[305]) == (
+            "Maker", "Camera X", "2026:12:05 10:00:00", "(c) Someone", "Camera 1.0"), name
