@@ -4,7 +4,8 @@ Read (no pixels are decoded) from PNG chunks and JPEG segments here, from TIFF t
 tifffile, from HEIC by pillow-heif, from WebP, AVIF and JPEG XL by Pillow. Written into a
 JPEG, PNG or TIFF output's container here, without touching its pixels: JPEG segments (APP1
 EXIF and XMP, APP2 ICC, the JFIF density), PNG chunks (iCCP, eXIf, iTXt XMP, pHYs), TIFF
-tags (the profile, XMP and resolution; not EXIF yet). WebP, AVIF, HEIC and JPEG XL outputs
+tags (the profile, XMP, resolution and the EXIF's photo tags: make, model, date ...; not the
+EXIF and GPS IFDs, which tifffile does not write). WebP, AVIF, HEIC and JPEG XL outputs
 get theirs from their encoders (:mod:`imgconv.encoding`); BMP and PNM hold none. EXIF comes out with its orientation set to 1 (imgconv turns the pixels upright
 when it reads them) and without its thumbnail (IFD1: a picture of the unfiltered image). An
 RGB profile is not given to a grey output, which could not use it.
@@ -60,7 +61,7 @@ def read_metadata(data: bytes) -> Metadata:
 def _from_tiff(data: "bytes | str") -> Metadata:
     """A TIFF's profile (tag 34675), XMP (700) and resolution (282, 283, 296), read by
     tifffile (the big extra; none without it) from its bytes or its path (only the tags are
-    read), and its EXIF (:func:`_tiff_exif`). A TIFF output carries no EXIF yet."""
+    read), and its EXIF (:func:`_tiff_exif`)."""
     try:
         import tifffile
     except ImportError:
