@@ -6,9 +6,10 @@ JPEG, PNG or TIFF output's container here, without touching its pixels: JPEG seg
 EXIF and XMP, APP2 ICC, the JFIF density), PNG chunks (iCCP, eXIf, iTXt XMP, pHYs), TIFF
 tags (the profile, XMP, resolution and the EXIF's photo tags: make, model, date ...; not the
 EXIF and GPS IFDs, which tifffile does not write). WebP, AVIF, HEIC and JPEG XL outputs
-get theirs from their encoders (:mod:`imgconv.encoding`); BMP and PNM hold none. EXIF comes out with its orientation set to 1 (imgconv turns the pixels upright
-when it reads them) and without its thumbnail (IFD1: a picture of the unfiltered image). An
-RGB profile is not given to a grey output, which could not use it.
+get theirs from their encoders (:mod:`imgconv.encoding`); BMP and PNM hold none. EXIF comes
+out with its orientation set to 1 (imgconv turns the pixels upright when it reads them) and
+without its thumbnail (IFD1: a picture of the unfiltered image). An RGB profile is not given
+to a grey output, which could not use it.
 """
 
 from __future__ import annotations
