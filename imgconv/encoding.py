@@ -109,6 +109,8 @@ def encode_image(image: np.ndarray, fmt: Format | str, *, channel_order: str = "
     _check_holds(image, channels, fmt, name)
     _check_options(fmt, compression, quality, name)
     metadata = metadata or Metadata()
+    if fmt.name == "avif" and image.dtype == np.uint16:  # 10-bit AVIF: OpenCV takes 0..1023
+        image = np.rint(image * (1023 / 65535)).astype(np.uint16)
     rgb = image if channel_order == "rgb" else swap_red_blue(image)
     if fmt.name in _PLUGINS:
         return _by_plugin(rgb, fmt.name, quality or DEFAULT_QUALITY[fmt.name], metadata, channels, name)
@@ -174,7 +176,8 @@ def _params(fmt: str, dtype: np.dtype, compression: str | None, quality: int | N
     if fmt == "webp":  # OpenCV writes WebP lossless from 101, and without a quality
         return [cv.IMWRITE_WEBP_QUALITY, quality or DEFAULT_QUALITY["webp"]]
     if fmt == "avif":
-        return [cv.IMWRITE_AVIF_QUALITY, quality or DEFAULT_QUALITY["avif"]]
+        depth = [cv.IMWRITE_AVIF_DEPTH, 10] if dtype == np.uint16 else []
+        return [cv.IMWRITE_AVIF_QUALITY, quality or DEFAULT_QUALITY["avif"], *depth]
     if fmt == "png" and compression is not None:
         return [cv.IMWRITE_PNG_COMPRESSION, int(compression)]
     if fmt == "tiff" and compression is not None:
@@ -195,7 +198,8 @@ def _opencv_metadata(metadata: Metadata, channels: int) -> tuple[list[int], list
 
 def _by_plugin(image: np.ndarray, fmt: str, quality: int, metadata: Metadata, channels: int,
                name) -> bytes:  # noqa: ANN001
-    """``image`` (RGB(A) order) as a HEIC (x265) or a JPEG XL (libjxl), by its Pillow plugin."""
+    """``image`` (RGB(A) order) as a HEIC (x265; 16-bit as 10-bit) or a JPEG XL (libjxl), by
+    its Pillow plugin."""
     module = plugin(fmt, name, "writing")
     extra = {key: value for key, value in (("exif", metadata.exif), ("xmp", metadata.xmp),
                                            ("icc_profile", profile_for(metadata, channels)))
@@ -204,8 +208,8 @@ def _by_plugin(image: np.ndarray, fmt: str, quality: int, metadata: Metadata, ch
         extra["exif"] = b"Exif\x00\x00" + extra["exif"]
     buffer = io.BytesIO()
     try:
-        if fmt == "heic":
-            mode = {3: "RGB", 4: "RGBA"}[image.shape[2]]
+        if fmt == "heic":  # 16-bit samples as a 10-bit HEIC (pillow-heif keeps the top bits)
+            mode = {3: "RGB", 4: "RGBA"}[image.shape[2]] + (";16" if image.dtype == np.uint16 else "")
             module.from_bytes(mode, (image.shape[1], image.shape[0]), np.ascontiguousarray(image).tobytes()).save(
                 buffer, quality=quality, **extra)
         else:

@@ -90,9 +90,10 @@ TABLE: dict[str, Format] = {
                DTYPE_NAMES, (1, 3, 4)),
         # iPhones' photos: read and written by pillow-heif (the heif extra), not OpenCV
         Format("heic", "HEIC", (".heic", ".heif"), tuple(Magic(b"", b"ftyp" + brand, 4) for brand in _HEIC_BRANDS),
-               _BYTE, (3, 4)),
+               _WHOLE, (3, 4)),  # 16-bit images as 10-bit HEIC
         # AV1 stills: read and written by OpenCV (libavif)
-        Format("avif", "AVIF", (".avif",), (Magic(b"", b"ftypavif", 4), Magic(b"", b"ftypavis", 4)), _BYTE, (1, 3, 4)),
+        Format("avif", "AVIF", (".avif",), (Magic(b"", b"ftypavif", 4), Magic(b"", b"ftypavis", 4)), _WHOLE,
+               (1, 3, 4)),  # 16-bit images as 10-bit AVIF
         # JPEG XL: read and written by pillow-jxl-plugin (the jxl extra): a bare codestream or an ISO box
         Format("jxl", "JPEG XL", (".jxl",), (Magic(b"\xff\x0a"), Magic(b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
                _BYTE, (1, 3, 4)),

@@ -321,3 +321,19 @@ def test_a_tiff_output_keeps_the_exifs_photo_tags(tmp_path: Path) -> None:
             tags = {tag.code: tag.value for tag in tif.pages[0].tags}
         assert (tags[271], tags[272], tags[306], tags[33432], tags[305]) == (
             "Maker", "Camera X", "2026:12:05 10:00:00", "(c) Someone", "Camera 1.0"), name
+
+
+@pytest.mark.parametrize("ext", ["heic", "avif"])
+def test_16_bit_images_are_written_as_10_bit_heic_and_avif(tmp_path: Path, ext: str) -> None:
+    photo = np.asarray(Image.open(SAMPLE).convert("RGB")).astype(np.uint16) * 257  # 16-bit, full range
+    imgconv.write_image(tmp_path / f"out.{ext}", photo, quality=95)
+    opened = Image.open(tmp_path / f"out.{ext}")  # Pillow (pillow-heif for HEIC): 8-bit RGB
+    if ext == "heic":
+        assert pillow_heif.open_heif(tmp_path / "out.heic").info["bit_depth"] == 10
+    assert np.abs(np.asarray(opened.convert("RGB")).astype(float) - photo / 257).mean() < 3  # lossy at 95
+    back = imgconv.read_image(tmp_path / f"out.{ext}")
+    assert back.dtype == np.uint16 and np.abs(back / 257 - photo / 257).mean() < 3
+    # a 10-bit phone photo filtered back into its own format: 16-bit through, 10-bit out
+    proc = cli("blur", str(tmp_path / f"out.{ext}"), "-o", str(tmp_path / f"again.{ext}"))
+    assert proc.returncode == 0, proc.stderr
+    assert imgconv.read_image(tmp_path / f"again.{ext}").dtype == np.uint16
