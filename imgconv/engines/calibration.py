@@ -93,7 +93,7 @@ BUILT_IN = Calibration(
     filter2d_ns={"uint8": (0.12, 0.062), "uint16": (0.45, 0.23), "float64": (0.148, 0.081)},
     sep_ns={"uint8": (0.086, 0.041, 0.18, 0.019), "uint16": (0.072, 0.35, 0.39, 0.18),
             "float64": (0.56, 0.13, 0.76, 0.063)},
-    numpy_scale={"uint8": 1.36, "uint16": 0.97, "float64": 0.54},
+    numpy_scale={"uint8": 1.24, "uint16": 0.86, "float64": 0.53},
     fixed_ns=4500.0,
 )
 

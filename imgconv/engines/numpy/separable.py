@@ -189,14 +189,15 @@ class MatmulRoute(Route):
 
     def cost(self) -> float:
         h = self.rows
-        h = self.rows
         flops = 2 * (self.block + self.kw - 1) * (h + self.kh - 1) / h + 2 * (self.col_rows + self.kh - 1)
         n = self.height * self.columns * self.channels
         passes = (h + self.kh - 1) / h + 4 + 4 * self.needs_replay()
         bands = -(-self.height // h)
         speed = tuning.MATMUL_GFLOPS * 4 / self.work.itemsize
-        return (n * (flops / speed + passes * tuning.OP_NS[self.work.itemsize]) + bands * self.channels * tuning.BAND_NS
-                + self.replay_cost())
+        per_element = flops / speed + passes * tuning.OP_NS[self.work.itemsize]
+        if self.channels > 1:
+            per_element *= tuning.MATMUL_CHANNELS
+        return n * per_element + bands * self.channels * tuning.BAND_NS + self.replay_cost()
 
     def describe(self) -> str:
         kind = "whole-number float32" if self.exact else self.work.name

@@ -42,6 +42,12 @@ BAND_NS = 15_000.0
 """Fixed cost of one band (padding and a few dozen numpy calls)."""
 MATMUL_GFLOPS = 40.0
 """float32 flops per ns that one thread of BLAS achieves on the banded products."""
+MATMUL_CHANNELS = 1.16
+"""How much more an element of a colour image costs the matmul route (its products run one
+channel at a time over interleaved data): the separable route's time over the matmul
+route's, divided by the model's ratio, was 0.86 (median; 0.79-0.92) on RGB images and 0.99
+on grey ones, for 7x7 to 11x11 sampled Gaussians on 512² to 2048² images, each pair timed
+call by call (2026-12-05)."""
 REPLAY_TERM_NS = 8.0
 """ns per replayed value and weight."""
 
