@@ -23,7 +23,7 @@ from .base import NO_TILES, CorrelationSpec, RowTiles
 from .calibration import OPENCV_THREADS_FROM, Calibration, load
 from .numpy import NumpyEngine
 from .numpy import tuning
-from .opencv import OpenCVEngine, _sum_may_wrap
+from .opencv import OpenCVEngine, sum_may_wrap
 
 __all__ = ["AutoEngine", "Choice"]
 
@@ -150,6 +150,6 @@ def _why_cv2_only(dtype: np.dtype, spec: CorrelationSpec, float_output: bool) ->
         return "float32 results: only the cv2 engine gives its own rounding"
     if area >= CV2_DFT_AREA[dtype]:
         return f"a kernel of {area} cells: OpenCV's DFT noise decides a few roundings"
-    if _sum_may_wrap(dtype, np.ascontiguousarray(spec.kernel, np.float32), spec.delta):
+    if sum_may_wrap(dtype, np.ascontiguousarray(spec.kernel, np.float32), spec.delta):
         return "sums beyond int32: the cv2 engine's own saturation"
     return ""

@@ -32,7 +32,7 @@ from ..weights import integer_form, sum_reach
 from .analysis import CV2_DFT_AREA, exact_separable, odd_denominator_separable
 from .base import NO_TILES, CorrelationSpec, RowTiles
 
-__all__ = ["OpenCVEngine"]
+__all__ = ["OpenCVEngine", "sum_may_wrap"]
 
 _DEPTHS = {np.dtype(np.uint8): "CV_8U", np.dtype(np.uint16): "CV_16U", np.dtype(np.float32): "CV_32F",
            np.dtype(np.float64): "CV_64F"}
@@ -48,7 +48,7 @@ class OpenCVEngine:
             return self.correlate(image[:, :, 0], spec, float_output=float_output)[:, :, None]
         cv = cv2()
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
-        if not float_output and _sum_may_wrap(image.dtype, kernel, spec.delta):
+        if not float_output and sum_may_wrap(image.dtype, kernel, spec.delta):
             # filter2D saturates an integer result through an int32 conversion: a sum past
             # 2**31 wraps to INT_MIN and comes out 0 (black) where the maximum is due
             values = self.correlate(image, spec, float_output=True)
@@ -105,7 +105,7 @@ class OpenCVEngine:
         """
         dtype = np.dtype(dtype)
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
-        if not float_output and _sum_may_wrap(dtype, kernel, spec.delta):
+        if not float_output and sum_may_wrap(dtype, kernel, spec.delta):
             float_output = True  # correlate() then runs filter2D to float32
         if _separable(dtype, kernel, spec.delta, float_output) is not None:
             return NO_TILES
@@ -142,15 +142,15 @@ class OpenCVEngine:
         )
 
 
-def _sum_may_wrap(dtype: np.dtype, kernel: np.ndarray, delta: float) -> bool:
+def sum_may_wrap(dtype: np.dtype, kernel: np.ndarray, delta: float) -> bool:
     """Whether a weighted sum can leave int32's range (only with weights of millions)."""
     if dtype.kind != "u":
         return False
-    return _sum_may_wrap_cached(dtype.str, kernel.tobytes(), kernel.shape, float(delta))
+    return _sums_may_wrap_cached(dtype.str, kernel.tobytes(), kernel.shape, float(delta))
 
 
 @functools.lru_cache(maxsize=64)  # 15 us uncached: a tenth of a 512x512 Sobel's sepFilter2D
-def _sum_may_wrap_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta: float) -> bool:
+def _sums_may_wrap_cached(dtype_str: str, data: bytes, shape: tuple[int, int], delta: float) -> bool:
     kernel = np.frombuffer(data, np.float32).reshape(shape)
     return sum_reach(kernel, integer_max(dtype_str), delta) >= 2.0**31
 
