@@ -29,7 +29,7 @@ from .metadata import Metadata, profile_for, read_tiff_metadata, tiff_tags
 from .options import FilterOptions, check_choice
 from .pyramid import Pyramid
 from .streaming import Stream, regroup
-from .zarrs import create_zarr, is_zarr, open_zarr, replace_folder, write_zarr
+from .zarrs import create_zarr, is_zarr, open_zarr, replace_folder, write_ome_zarr, write_zarr
 
 __all__ = ["filter_tiff", "filter_on_cluster", "plan_tiff", "decoded_size", "decoded_bytes", "default_memory", "parse_size", "check_compression", "COMPRESSIONS",
            "DEFAULT_COMPRESSION", "DEFAULT_MEMORY"]
@@ -136,7 +136,8 @@ def filter_tiff(
     temporary name and renamed when whole; an existing target is replaced only with
     ``overwrite``, never the source. Returns what was done: ``shape``, ``dtype``,
     ``band_rows``, ``bands``, ``explanations``, ``levels``. ``pyramid``: a TIFF also gets
-    its reduced levels (:mod:`imgconv.pyramid`) as SubIFDs of its first page, and (unless
+    its reduced levels (:mod:`imgconv.pyramid`) as SubIFDs of its first page (a Zarr target
+    becomes an OME-Zarr multiscale image: :func:`~imgconv.zarrs.write_ome_zarr`), and (unless
     ``strip``) a TIFF source's ICC profile, XMP and resolution.
     """
     source, target = os.fspath(source), os.fspath(target)
@@ -156,10 +157,18 @@ def filter_tiff(
     done = {"shape": list(shape), "dtype": str(first.dtype), "band_rows": rows,
             "bands": len(stream.band_starts(rows)), "explanations": stream.explanations(rows)}
     if is_zarr(target):
-        if pyramid:
-            raise UsageError("--pyramid writes the reduced levels into a TIFF; a Zarr output has none")
-        write_zarr(target, itertools.chain([(first_y, first)], bands), shape, first.dtype, tile=tile,
-                   compression=compression, overwrite=overwrite)
+        blocks = itertools.chain([(first_y, first)], bands)
+        if not pyramid:
+            write_zarr(target, blocks, shape, first.dtype, tile=tile, compression=compression, overwrite=overwrite)
+            return done
+        levels = Pyramid(os.path.dirname(os.path.abspath(target)), shape, first.dtype, tile)
+        try:  # an OME-Zarr multiscale image: the levels built as the rows go by, as for a TIFF
+            write_ome_zarr(target, ((y, levels.add(rows) or rows) for y, rows in blocks), shape, first.dtype,
+                           tile=tile, compression=compression, overwrite=overwrite,
+                           levels=lambda: (levels.finish(), levels.arrays)[1])
+        finally:
+            levels.close()
+        done["levels"] = [list(s) for s in levels.shapes]
         return done
     tifffile, _ = _modules()
     folder = os.path.dirname(os.path.abspath(target))

@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from .errors import ImageReadError, ImageWriteError, UsageError
 
-__all__ = ["is_zarr", "open_zarr", "write_zarr", "create_zarr", "replace_folder", "ZARR_COMPRESSIONS"]
+__all__ = ["is_zarr", "open_zarr", "write_zarr", "write_ome_zarr", "create_zarr", "replace_folder", "ZARR_COMPRESSIONS"]
 
 ZARR_COMPRESSIONS = ("zstd", "deflate", "none")
 """The --compression choices for a Zarr output (zstd: Blosc's zstd with byte shuffle)."""
@@ -116,14 +116,67 @@ def create_zarr(path: str, shape: tuple[int, ...], dtype: np.dtype, *, chunks: t
     """An empty Zarr v3 array at ``path``, in chunks of ``chunks`` (rows, columns; all the
     channels), compressed as ``compression`` (:data:`ZARR_COMPRESSIONS`)."""
     zarr = _zarr()
+    return zarr.create_array(path, shape=shape, chunks=tuple(chunks) + tuple(shape[2:]), dtype=dtype,
+                             compressors=_codec(compression), zarr_format=3, overwrite=True)
+
+
+def _codec(compression: str) -> list | None:
+    """Zarr v3's compressors for ``compression`` (:data:`ZARR_COMPRESSIONS`)."""
     from zarr.codecs import BloscCodec, GzipCodec
 
     if compression not in ZARR_COMPRESSIONS:
         raise UsageError(f"--compression {compression} is not for Zarr outputs; they take: {', '.join(ZARR_COMPRESSIONS)}")
-    codec = {"zstd": [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")], "deflate": [GzipCodec(level=5)],
-             "none": None}[compression]
-    return zarr.create_array(path, shape=shape, chunks=tuple(chunks) + tuple(shape[2:]), dtype=dtype,
-                             compressors=codec, zarr_format=3, overwrite=True)
+    return {"zstd": [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")], "deflate": [GzipCodec(level=5)],
+            "none": None}[compression]
+
+
+def write_ome_zarr(target: str, blocks: Iterable[tuple[int, np.ndarray]], shape: tuple[int, ...], dtype: np.dtype,
+                   *, tile: int = 256, compression: str = "zstd", overwrite: bool = False,
+                   levels: Callable[[], Sequence[Any]] = tuple) -> None:
+    """Write ``blocks`` (as for :func:`write_zarr`) as an OME-Zarr multiscale image (NGFF
+    0.5, Zarr v3) at ``target``: a group whose array ``0`` is the image and ``1``, ``2``
+    ... the reduced levels that ``levels()`` gives once the blocks are written (arrays of
+    rows, each half the one before). Axes ``y, x``, or ``c, y, x`` for colour: NGFF puts
+    the channels first, and so each level is stored channel-first, in ``tile`` x ``tile``
+    chunks of every channel."""
+    zarr = _zarr()
+    if os.path.lexists(target) and not overwrite:
+        raise ImageWriteError("output exists; use --overwrite to replace it", target)
+    colour = len(shape) == 3
+    codec = _codec(compression)
+    temporary = tempfile.mkdtemp(prefix=".imgconv-", suffix=".zarr", dir=os.path.dirname(os.path.abspath(target)))
+    try:
+        group = zarr.open_group(temporary, mode="w", zarr_format=3)
+
+        def level(path: str, level_shape: tuple[int, ...]) -> Any:
+            stored = (level_shape[2], *level_shape[:2]) if colour else tuple(level_shape)
+            chunks = (level_shape[2], tile, tile) if colour else (tile, tile)
+            return group.create_array(path, shape=stored, chunks=chunks, dtype=dtype, compressors=codec)
+
+        def put(array: Any, y0: int, rows: np.ndarray) -> None:  # whole rows of chunks
+            if colour:
+                array[:, y0 : y0 + len(rows)] = np.moveaxis(rows, -1, 0)
+            else:
+                array[y0 : y0 + len(rows)] = rows
+
+        full = level("0", shape)
+        for y0, rows in blocks:
+            put(full, y0, rows)
+        reduced = list(levels())
+        for k, source in enumerate(reduced, 1):
+            array = level(str(k), source.shape)
+            for y in range(0, source.shape[0], tile):
+                put(array, y, np.asarray(source[y : y + tile]))
+        axes = ([{"name": "c", "type": "channel"}] if colour else []) + [
+            {"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+        datasets = [{"path": str(k), "coordinateTransformations": [
+            {"type": "scale", "scale": ([1.0] if colour else []) + [2.0**k, 2.0**k]}]} for k in range(len(reduced) + 1)]
+        name = os.path.splitext(os.path.basename(os.path.normpath(target)))[0]
+        group.attrs["ome"] = {"version": "0.5", "multiscales": [{"name": name, "axes": axes, "datasets": datasets}]}
+        replace_folder(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
 
 
 def replace_folder(new: str, target: str) -> None:

@@ -16,6 +16,7 @@ import imgconv
 from imgconv.bigtiff import COMPRESSIONS, filter_tiff
 from imgconv.errors import ImageReadError, ImageWriteError, UsageError
 from imgconv.options import FilterOptions
+from imgconv.zarrs import open_zarr
 
 
 def _write(path: Path, image: np.ndarray, **layout) -> Path:  # noqa: ANN003
@@ -184,3 +185,29 @@ def test_a_multi_page_tiff_is_refused_streamed_as_in_memory(tmp_path: Path) -> N
     with pytest.raises(ImageReadError, match="multi-page TIFF"):
         filter_tiff(tmp_path / "pages.tif", tmp_path / "out.tif", "blur", memory=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pages.tif"]
+
+
+@pytest.mark.parametrize("shape, dtype", [((333, 517, 3), np.uint8), ((300, 200), np.uint16)])
+def test_pyramid_levels_as_an_ome_zarr_multiscale_image(tmp_path: Path, shape: tuple, dtype: type) -> None:
+    zarr = pytest.importorskip("zarr")
+    info = np.iinfo(dtype)
+    image = np.random.default_rng(10).integers(0, info.max + 1, shape, dtype=dtype)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb" if len(shape) == 3 else None)
+    done = filter_tiff(source, tmp_path / "out.zarr", "blur", memory=1, tile=32, pyramid=True)
+    group = zarr.open_group(tmp_path / "out.zarr", mode="r")  # zarr reads what NGFF 0.5 says
+    ome = group.attrs["ome"]
+    scales = ome["multiscales"][0]
+    colour = len(shape) == 3
+    assert ome["version"] == "0.5" and [a["name"] for a in scales["axes"]] == (["c"] if colour else []) + ["y", "x"]
+    assert [d["path"] for d in scales["datasets"]] == [str(k) for k in range(len(done["levels"]) + 1)]
+    assert scales["datasets"][2]["coordinateTransformations"][0]["scale"][-2:] == [4.0, 4.0]
+    level = imgconv.apply(image, "blur")
+    for k, dataset in enumerate(scales["datasets"]):
+        stored = np.asarray(group[dataset["path"]])
+        stored = np.moveaxis(stored, 0, -1) if colour else stored  # NGFF: the channels first
+        assert np.array_equal(stored, level), k
+        level = _halve(level)
+    assert max(stored.shape[:2]) <= 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "out.zarr"]  # the levels' folder is gone
+    read, read_shape, _ = open_zarr(str(tmp_path / "out.zarr"))  # imgconv reads it back as one image
+    assert read_shape == shape and np.array_equal(read(0, shape[0]), imgconv.apply(image, "blur"))

@@ -285,8 +285,8 @@ def _streamed(job: Job, chain: list[Kernel], options: FilterOptions, settings: J
         return None
     if settings.compare_with and (zarr_in or zarr_out):
         raise UsageError("--engine both compares images filtered in memory; not a Zarr image")
-    if settings.pyramid and not tiff_out:
-        raise ImageWriteError("--pyramid writes the reduced levels into a TIFF output", job.output)
+    if settings.pyramid and not (tiff_out or zarr_out):
+        raise ImageWriteError("--pyramid writes the reduced levels into a TIFF or an OME-Zarr output", job.output)
     if settings.pyramid and not zarr_in and decoded_bytes_of(job.input) is None:
         raise ImageReadError("--pyramid writes images read in bands: a TIFF or a Zarr input", job.input)
     if not (zarr_in or zarr_out or settings.pyramid):  # a TIFF to a TIFF: streamed when larger than max_memory
