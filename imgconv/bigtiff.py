@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from queue import Full, Queue
 from typing import Any, Iterator
 
@@ -229,7 +230,8 @@ def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
             series = len(tif.series)
         if series > 1:  # pages of other sizes: more than one image
             raise ImageReadError(f"a multi-page TIFF ({series} images); imgconv filters still images", source)
-        image = zarr.open(tifffile.imread(source, aszarr=True), mode="r")
+        store = tifffile.imread(source, aszarr=True)  # holds the file open
+        image = zarr.open(store, mode="r")
     except ImageReadError:
         raise
     except FileNotFoundError:
@@ -240,7 +242,9 @@ def _stream(source: str, kernel: Any, options: FilterOptions | None) -> Stream:
     if image.ndim not in (2, 3) or (image.ndim == 3 and not 1 <= image.shape[2] <= 4):
         raise ImageReadError(f"a TIFF of shape {image.shape} is not one image of 1 to 4 channels", source)
     check_supported(image.dtype)
-    return Stream(lambda y0, y1: _rows(image, y0, y1, source), image.shape[0], kernel, options)
+    stream = Stream(lambda y0, y1: _rows(image, y0, y1, source), image.shape[0], kernel, options)
+    weakref.finalize(stream, store.close)  # the file closed with the stream, not left to the collector
+    return stream
 
 
 def filter_on_cluster(client: Any, source: str | os.PathLike, target: str | os.PathLike, kernel: Any,

@@ -211,3 +211,17 @@ def test_pyramid_levels_as_an_ome_zarr_multiscale_image(tmp_path: Path, shape: t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "out.zarr"]  # the levels' folder is gone
     read, read_shape, _ = open_zarr(str(tmp_path / "out.zarr"))  # imgconv reads it back as one image
     assert read_shape == shape and np.array_equal(read(0, shape[0]), imgconv.apply(image, "blur"))
+
+
+def test_the_input_file_is_closed_when_filtering_ends(tmp_path: Path) -> None:
+    import gc
+    import warnings
+
+    image = np.random.default_rng(11).integers(0, 256, (200, 150, 3), dtype=np.uint8)
+    source = _write(tmp_path / "in.tif", image, photometric="rgb")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for target, pyramid in (("out.tif", False), ("out.zarr", True)):
+            filter_tiff(source, tmp_path / target, "blur", memory=1, tile=32, pyramid=pyramid)
+        gc.collect()  # an unclosed file would warn here, once collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
