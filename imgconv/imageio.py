@@ -186,13 +186,15 @@ def _label(kind: str) -> str:
     return TABLE[kind].label
 
 
+def _check_pixels(width: int, height: int, name, max_pixels: int | None) -> None:  # noqa: ANN001
+    """A decompression bomb refused before decoding: more than ``max_pixels`` (None, 0: no limit)."""
+    if max_pixels and width * height > max_pixels:
+        raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
+                             f"{max_pixels:,} (--max-pixels); refused before decoding", name)
+
+
 def _check_header(header, name, max_pixels: int | None) -> None:  # noqa: ANN001
-    if max_pixels and header.pixels > max_pixels:
-        raise ImageReadError(
-            f"{header.width}x{header.height} pixels ({header.pixels:,}) is more than the limit of "
-            f"{max_pixels:,} (--max-pixels); refused before decoding",
-            name,
-        )
+    _check_pixels(header.width, header.height, name, max_pixels)
     if header.width == 0 or header.height == 0:
         raise ImageReadError(f"corrupt {_label(header.format)} header: {header.width}x{header.height} pixels", name)
     if header.frames > 1:
@@ -249,10 +251,7 @@ def _plugin_decode(data: bytes, fmt: str, name: str | os.PathLike | bytes | None
 
             opened = Image.open(io.BytesIO(data), formats=["JXL"])
             frames = getattr(opened, "n_frames", 1)
-        width, height = opened.size
-        if max_pixels and width * height > max_pixels:
-            raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
-                                 f"{max_pixels:,} (--max-pixels); refused before decoding", name)
+        _check_pixels(*opened.size, name, max_pixels)
         if frames > 1:
             raise ImageReadError(f"a {label} holding {frames} images; imgconv filters still images", name)
         if fmt == "jxl" and opened.mode not in ("L", "RGB", "RGBA"):
@@ -280,9 +279,7 @@ def _avif_header(data: bytes, name, max_pixels: int | None) -> int:  # noqa: ANN
         (width, height), orientation = opened.size, int(opened.getexif().get(0x0112, 1))
     except Exception:  # noqa: BLE001 - OpenCV's decoder says what is wrong with the file
         return 1
-    if max_pixels and width * height > max_pixels:
-        raise ImageReadError(f"{width}x{height} pixels ({width * height:,}) is more than the limit of "
-                             f"{max_pixels:,} (--max-pixels); refused before decoding", name)
+    _check_pixels(width, height, name, max_pixels)
     return orientation if orientation in _ORIENT else 1
 
 

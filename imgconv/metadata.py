@@ -122,7 +122,7 @@ def _by_pillow(data: bytes, plugin: str | None) -> Metadata:
         return Metadata()
     exif, xmp = info.get("exif") or b"", info.get("xmp") or None
     return Metadata(icc=info.get("icc_profile") or None,
-                    exif=_upright_exif(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif) if exif else None,
+                    exif=_upright_exif(exif),
                     xmp=xmp.encode() if isinstance(xmp, str) else xmp)
 
 
@@ -138,7 +138,7 @@ def _from_heif(data: bytes) -> Metadata:
         return Metadata()
     exif = info.get("exif") or b""
     return Metadata(icc=info.get("icc_profile") or None,
-                    exif=_upright_exif(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif) if exif else None,
+                    exif=_upright_exif(exif),
                     xmp=info.get("xmp") or None)
 
 
@@ -197,7 +197,9 @@ _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 
 def _upright_exif(tiff: bytes) -> bytes | None:
     """EXIF as it should follow pixels turned upright: orientation 1, and no thumbnail (IFD0
-    no longer points to IFD1). Edited in place; None for a block that is not TIFF data."""
+    no longer points to IFD1). Edited in place; None for a block that is not TIFF data (or
+    empty). JPEG's ``Exif\\0\\0`` in front, as Pillow and libheif hand it, is dropped."""
+    tiff = tiff[6:] if tiff.startswith(b"Exif\x00\x00") else tiff
     endian = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if endian is None or len(tiff) < 8:
         return None

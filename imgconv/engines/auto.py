@@ -58,7 +58,7 @@ class AutoEngine:
 
     @property
     def calibration(self) -> Calibration:
-        """The calibration given, else the stored one (read again when the file changes)."""
+        """The calibration given, else the stored one (read once per process: :func:`load`)."""
         return self._calibration or load()
 
     def choice(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *,
@@ -102,7 +102,7 @@ class AutoEngine:
                      float_output: bool, calibration: Calibration) -> float:
         """The estimated ns of the cv2 engine's call (its direct paths: the DFT never
         competes, see the module docstring)."""
-        function, taps, padded = self.cv2.work(image_shape, dtype, spec, float_output=float_output)
+        function, taps, padded = self.cv2.work(dtype, spec, float_output=float_output)
         elements = float(np.prod(image_shape))
         name = np.dtype(dtype).name
         # OpenCV's own threads: from 2**20 pixels, unless it was given one (a batch's workers)

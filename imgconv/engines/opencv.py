@@ -77,18 +77,15 @@ class OpenCVEngine:
         return (f"cv2: cv2.sepFilter2D{padded} (separable factors {_show(column, divisor)} x {_show(row)}: "
                 f"sums over an odd {divisor} are never ties, so it rounds them as filter2D does)")
 
-    def work(self, image_shape: tuple[int, ...], dtype: np.dtype, spec: CorrelationSpec, *,
-             float_output: bool = False) -> tuple[str, int, bool]:
-        """What :meth:`correlate` runs, for a cost model: the function (``sepFilter2D``,
-        ``filter2D``, or ``dft``: filter2D's DFT), its multiply-adds per element (the taps of
-        both passes; the non-zero weights), and whether the image is padded first."""
+    def work(self, dtype: np.dtype, spec: CorrelationSpec, *, float_output: bool = False) -> tuple[str, int, bool]:
+        """What :meth:`correlate` runs below filter2D's DFT size, for a cost model: the function
+        (``sepFilter2D`` or ``filter2D``), its multiply-adds per element (the taps of both
+        passes; the non-zero weights), and whether the image is padded first."""
         dtype = np.dtype(dtype)
         kernel = np.ascontiguousarray(spec.kernel, dtype=np.float32)
         padded = _needs_padding(spec)
         if _separable(dtype, kernel, spec.delta, float_output) is not None:
             return "sepFilter2D", sum(kernel.shape), padded
-        if self.row_tiles(image_shape, dtype, spec, float_output=float_output) != NO_TILES:
-            return "dft", int(np.count_nonzero(kernel)), padded
         return "filter2D", max(1, int(np.count_nonzero(kernel))), padded
 
     def row_tiles(
